@@ -1,0 +1,61 @@
+/*
+ * cli.h - what the `crier` command groups share: argument taking, the store, output
+ *
+ * Each command group lives in its own cmd_<group>.c and exposes one cmd_<group>() entry that
+ * main.c lists in its command table. Exit statuses: 0 done, 1 a negative answer (e.g. an
+ * invalid number), 2 a usage error or input that could not be processed.
+ */
+#ifndef CR_CLI_H
+#define CR_CLI_H
+
+#include <stdio.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "store/store.h"
+
+enum { CLI_OK = 0, CLI_NO = 1, CLI_FAIL = 2 };
+
+/* Arguments left to a command, after the program name and the command words. Options are
+ * taken out by name in any order; what remains are positionals. */
+struct cli_args {
+    int argc;
+    char **argv;
+};
+
+struct cli {
+    const char *db_url; /* --db, $CRIER_DB, or the default */
+    struct cr_store *store;
+    struct cr_clock clock;
+};
+
+/* Takes "--name" out of args; returns 1 if it was there. */
+int cli_flag(struct cli_args *a, const char *name);
+/* Takes "--name VALUE" or "--name=VALUE"; returns 1 and sets *value, 0 if absent,
+ * -1 (after printing an error) if the value is missing. */
+int cli_opt(struct cli_args *a, const char *name, const char **value);
+/* Fails (printing an error) if an unknown option is left. */
+int cli_no_more_options(struct cli_args *a);
+/* Takes the next positional, or NULL. */
+const char *cli_next(struct cli_args *a);
+/* Requires exactly n positionals to remain (after options were taken). */
+int cli_expect(struct cli_args *a, int n, const char *usage);
+
+/* Opens the store and checks its schema is current (unless init). Prints errors. */
+int cli_open_store(struct cli *c, int for_init);
+void cli_close_store(struct cli *c);
+
+/* Prints "crier: <message>" on stderr; returns CLI_FAIL. */
+int cli_error(const char *fmt, ...) CR_PRINTF(1, 2);
+int cli_error_err(const struct cr_err *err);
+int cli_usage(const char *usage);
+
+int cmd_init(struct cli *c, struct cli_args *a);
+int cmd_clock(struct cli *c, struct cli_args *a);
+int cmd_import(struct cli *c, struct cli_args *a);
+int cmd_profiles(struct cli *c, struct cli_args *a);
+int cmd_schema(struct cli *c, struct cli_args *a);
+int cmd_address(struct cli *c, struct cli_args *a);
+int cmd_config(struct cli *c, struct cli_args *a);
+
+#endif

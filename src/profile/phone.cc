@@ -1,0 +1,219 @@
+/*
+ * phone.cc - the C bridge to libphonenumber (see phone.h)
+ *
+ * libphonenumber's Parse() runs many regular expressions (about 10 µs a number), too slow for
+ * importing millions of rows. A number already written "+<digits>" needs none of them: its
+ * country calling code is found by prefix (codes are prefix-free) and its national number
+ * checked with IsPossibleNumberWithReason(), as Parse() would. When the national number starts
+ * with the region's trunk prefix, or the country is one whose parsing rules rewrite numbers,
+ * the full parser is used instead. tests/unit/profile checks both paths agree.
+ */
+#include "profile/phone.h"
+
+#include <phonenumbers/logger.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+/* libphonenumber would otherwise print its own complaints on stderr. */
+static PhoneNumberUtil *make_util()
+{
+    PhoneNumberUtil *u = PhoneNumberUtil::GetInstance();
+    u->SetLogger(new i18n::phonenumbers::NullLogger());
+    return u;
+}
+
+static PhoneNumberUtil *util()
+{
+    static PhoneNumberUtil *u = make_util();
+    return u;
+}
+
+static const char *possible_reason(PhoneNumberUtil::ValidationResult r)
+{
+    switch (r) {
+    case PhoneNumberUtil::IS_POSSIBLE:
+        return nullptr;
+    case PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY:
+        return "local number only (no area code)";
+    case PhoneNumberUtil::INVALID_COUNTRY_CODE:
+        return "invalid country calling code";
+    case PhoneNumberUtil::TOO_SHORT:
+        return "too short";
+    case PhoneNumberUtil::TOO_LONG:
+        return "too long";
+    case PhoneNumberUtil::INVALID_LENGTH:
+        return "invalid length for its country";
+    }
+    return "not a possible number";
+}
+
+static const char *parse_reason(PhoneNumberUtil::ErrorType e)
+{
+    switch (e) {
+    case PhoneNumberUtil::INVALID_COUNTRY_CODE_ERROR:
+        return "invalid country calling code (give +<code> or a default country)";
+    case PhoneNumberUtil::NOT_A_NUMBER:
+        return "not a phone number";
+    case PhoneNumberUtil::TOO_SHORT_AFTER_IDD:
+        return "too short after the international prefix";
+    case PhoneNumberUtil::TOO_SHORT_NSN:
+        return "too short";
+    case PhoneNumberUtil::TOO_LONG_NSN:
+        return "too long";
+    default:
+        return "not a phone number";
+    }
+}
+
+static int check_and_format(const PhoneNumber &num, char *out, const char **reason)
+{
+    std::string e164;
+    const char *why = possible_reason(util()->IsPossibleNumberWithReason(num));
+    if (why) {
+        *reason = why;
+        return -1;
+    }
+    util()->Format(num, PhoneNumberUtil::E164, &e164);
+    if (e164.size() >= CR_PHONE_MAX) {
+        *reason = "too long";
+        return -1;
+    }
+    memcpy(out, e164.c_str(), e164.size() + 1);
+    return 0;
+}
+
+extern "C" int cr_phone_normalize_full(const char *in, size_t n, const char *region, char *out,
+                                       const char **reason)
+{
+    PhoneNumber num;
+    std::string s(in, n);
+    PhoneNumberUtil::ErrorType e =
+        util()->Parse(s, region && *region ? std::string(region) : std::string("ZZ"), &num);
+    if (e != PhoneNumberUtil::NO_PARSING_ERROR) {
+        *reason = parse_reason(e);
+        return -1;
+    }
+    return check_and_format(num, out, reason);
+}
+
+/* Country calling codes whose parsing metadata rewrites national numbers (Argentina's mobile
+ * "15", Mexico's "1"…) or whose regions carry parsing rules beyond a trunk prefix: these
+ * always take the full parser. Found by tests/unit/profile comparing both paths. */
+static bool needs_full_parser(int cc)
+{
+    switch (cc) {
+    case 52:  /* MX */
+    case 54:  /* AR */
+    case 55:  /* BR: carrier selection codes */
+    case 57:  /* CO */
+    case 61:  /* AU */
+    case 7:   /* RU, KZ: trunk prefix 8 */
+    case 375: /* BY */
+    case 998: /* UZ */
+        return true;
+    }
+    return false;
+}
+
+extern "C" int cr_phone_normalize(const char *in, size_t n, const char *region, char *out,
+                                  const char **reason)
+{
+    /* Fast path: exactly "+" then 8 to 15 digits. */
+    if (n >= 9 && n <= 16 && in[0] == '+' && in[1] != '0') {
+        size_t i;
+        for (i = 1; i < n; i++)
+            if (in[i] < '0' || in[i] > '9')
+                break;
+        if (i == n) {
+            for (size_t cclen = 1; cclen <= 3 && cclen < n - 1; cclen++) {
+                int cc = 0;
+                std::string main_region;
+                for (size_t k = 1; k <= cclen; k++)
+                    cc = cc * 10 + (in[k] - '0');
+                util()->GetRegionCodeForCountryCode(cc, &main_region);
+                if (main_region == "ZZ")
+                    continue;
+                /* Codes are prefix-free: this is the number's code. */
+                const char *nat = in + 1 + cclen;
+                size_t natlen = n - 1 - cclen;
+                std::string ndd;
+                if (needs_full_parser(cc) || nat[0] == '0')
+                    break;
+                util()->GetNddPrefixForRegion(main_region, true, &ndd);
+                if (!ndd.empty() && natlen >= ndd.size() &&
+                    memcmp(nat, ndd.data(), ndd.size()) == 0)
+                    break;
+                PhoneNumber num;
+                unsigned long long national = 0;
+                for (size_t k = 0; k < natlen; k++)
+                    national = national * 10 + (unsigned long long)(nat[k] - '0');
+                num.set_country_code(cc);
+                num.set_national_number(national);
+                return check_and_format(num, out, reason);
+            }
+        }
+    }
+    return cr_phone_normalize_full(in, n, region, out, reason);
+}
+
+extern "C" int cr_phone_region_known(const char *region)
+{
+    return region && util()->GetCountryCodeForRegion(region) != 0;
+}
+
+extern "C" void cr_phone_describe(const char *e164, const char **type, int *valid, char region[4])
+{
+    PhoneNumber num;
+    std::string r;
+    *type = "unknown";
+    *valid = 0;
+    region[0] = '\0';
+    if (util()->Parse(e164, "ZZ", &num) != PhoneNumberUtil::NO_PARSING_ERROR)
+        return;
+    *valid = util()->IsValidNumber(num);
+    util()->GetRegionCodeForNumber(num, &r);
+    snprintf(region, 4, "%s", r.c_str());
+    switch (util()->GetNumberType(num)) {
+    case PhoneNumberUtil::FIXED_LINE:
+        *type = "fixed_line";
+        break;
+    case PhoneNumberUtil::MOBILE:
+        *type = "mobile";
+        break;
+    case PhoneNumberUtil::FIXED_LINE_OR_MOBILE:
+        *type = "fixed_line_or_mobile";
+        break;
+    case PhoneNumberUtil::TOLL_FREE:
+        *type = "toll_free";
+        break;
+    case PhoneNumberUtil::PREMIUM_RATE:
+        *type = "premium_rate";
+        break;
+    case PhoneNumberUtil::SHARED_COST:
+        *type = "shared_cost";
+        break;
+    case PhoneNumberUtil::VOIP:
+        *type = "voip";
+        break;
+    case PhoneNumberUtil::PERSONAL_NUMBER:
+        *type = "personal_number";
+        break;
+    case PhoneNumberUtil::PAGER:
+        *type = "pager";
+        break;
+    case PhoneNumberUtil::UAN:
+        *type = "uan";
+        break;
+    case PhoneNumberUtil::VOICEMAIL:
+        *type = "voicemail";
+        break;
+    default:
+        break;
+    }
+}
