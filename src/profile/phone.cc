@@ -5,17 +5,20 @@
  * importing millions of rows. A number already written "+<digits>" needs none of them: its
  * country calling code is found by prefix (codes are prefix-free) and its national number
  * checked with IsPossibleNumberWithReason(), as Parse() would. When the national number starts
- * with the region's trunk prefix, or the country is one whose parsing rules rewrite numbers,
- * the full parser is used instead. tests/unit/profile checks both paths agree.
+ * with the region's trunk prefix, when the country's parsing rules do more than strip that
+ * prefix (read from libphonenumber's own metadata), or when the number is not possible, the
+ * full parser decides instead. tests/unit/profile/test_phone.c checks both paths agree.
  */
 #include "profile/phone.h"
 
 #include <phonenumbers/logger.h>
+#include <phonenumbers/phonemetadata.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
@@ -102,23 +105,46 @@ extern "C" int cr_phone_normalize_full(const char *in, size_t n, const char *reg
     return check_and_format(num, out, reason);
 }
 
-/* Country calling codes whose parsing metadata rewrites national numbers (Argentina's mobile
- * "15", Mexico's "1"…) or whose regions carry parsing rules beyond a trunk prefix: these
- * always take the full parser. Found by tests/unit/profile comparing both paths. */
+/* libphonenumber exports its compiled-in metadata but installs no header for it. */
+namespace i18n {
+namespace phonenumbers {
+int metadata_size();
+const void *metadata_get();
+} // namespace phonenumbers
+} // namespace i18n
+
+/* simple_code[cc] is true when every region of country calling code cc parses a national
+ * number by at most stripping its literal trunk prefix: no national-prefix regular expression
+ * (carrier codes, as in Brazil or China) and no transform rule (as in Argentina or Mexico).
+ * Only those codes take the fast path. If the metadata cannot be read, none do. */
+static const std::vector<bool> &simple_codes()
+{
+    static const std::vector<bool> table = [] {
+        std::vector<bool> simple(1000, false);
+        std::vector<bool> seen(1000, false);
+        i18n::phonenumbers::PhoneMetadataCollection all;
+        if (!all.ParseFromArray(i18n::phonenumbers::metadata_get(),
+                                i18n::phonenumbers::metadata_size()))
+            return simple;
+        for (const auto &m : all.metadata()) {
+            int cc = m.country_code();
+            if (cc <= 0 || cc >= 1000)
+                continue;
+            const std::string &np = m.national_prefix();
+            const std::string &npp = m.national_prefix_for_parsing();
+            bool literal = np.find_first_not_of("0123456789") == std::string::npos;
+            bool ok = literal && (npp.empty() || npp == np) && !m.has_national_prefix_transform_rule();
+            simple[cc] = seen[cc] ? simple[cc] && ok : ok;
+            seen[cc] = true;
+        }
+        return simple;
+    }();
+    return table;
+}
+
 static bool needs_full_parser(int cc)
 {
-    switch (cc) {
-    case 52:  /* MX */
-    case 54:  /* AR */
-    case 55:  /* BR: carrier selection codes */
-    case 57:  /* CO */
-    case 61:  /* AU */
-    case 7:   /* RU, KZ: trunk prefix 8 */
-    case 375: /* BY */
-    case 998: /* UZ */
-        return true;
-    }
-    return false;
+    return cc <= 0 || cc >= 1000 || !simple_codes()[(size_t)cc];
 }
 
 extern "C" int cr_phone_normalize(const char *in, size_t n, const char *region, char *out,
@@ -155,7 +181,11 @@ extern "C" int cr_phone_normalize(const char *in, size_t n, const char *region, 
                     national = national * 10 + (unsigned long long)(nat[k] - '0');
                 num.set_country_code(cc);
                 num.set_national_number(national);
-                return check_and_format(num, out, reason);
+                /* Only a possible number is final here: the full parser may still rescue an
+                 * impossible one with its transform rules, and words the reason better. */
+                if (check_and_format(num, out, reason) == 0)
+                    return 0;
+                break;
             }
         }
     }
