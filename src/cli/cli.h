@@ -57,5 +57,6 @@ int cmd_profiles(struct cli *c, struct cli_args *a);
 int cmd_schema(struct cli *c, struct cli_args *a);
 int cmd_address(struct cli *c, struct cli_args *a);
 int cmd_config(struct cli *c, struct cli_args *a);
+int cmd_demo(struct cli *c, struct cli_args *a);
 
 #endif

@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"address", cmd_address, "check and normalise an address (phone number)"},
     {"clock", cmd_clock, "show, set, advance the virtual clock, or go back to real time"},
     {"config", cmd_config, "show and set stored settings"},
+    {"demo", cmd_demo, "generate sample data"},
 };
 
 static void usage(FILE *f)

@@ -162,6 +162,21 @@ int cr_csv_next(struct cr_csv_reader *r, struct cr_err *err)
                 goto bad;
             }
         } else {
+            /* Unquoted: copy the run of ordinary bytes in the current chunk at once. */
+            while (c >= 0 && c != r->sep && c != '\n' && c != '\r' && c != '"' && c != 0) {
+                const char *p = r->in + r->in_pos, *end = r->in + r->in_len, *q = p;
+                while (q < end && *q != r->sep && *q != '\n' && *q != '\r' && *q != '"' &&
+                       *q != '\0')
+                    q++;
+                cr_buf_putc(&r->data, (char)c);
+                cr_buf_append(&r->data, p, (size_t)(q - p));
+                r->in_pos += (size_t)(q - p);
+                if (r->data.len - start > r->max_field) {
+                    problem = "field too long";
+                    goto bad;
+                }
+                c = csv_getc(r);
+            }
             while (c >= 0 && c != r->sep && c != '\n') {
                 if (c == '\r' && csv_peekc(r) == '\n') {
                     c = csv_getc(r);

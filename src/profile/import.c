@@ -1,10 +1,9 @@
 /*
- * import.c - CSV imports of profiles, subscriptions and list members (see import.h)
+ * import.c - CSV import plumbing, and the subscription and list-member imports (see import.h)
  *
- * Profiles are upserted on a key: the row's key value is looked up (the key columns are
- * indexed), then the profile is updated (only the columns the file has) or inserted. Lookups
- * rather than ON CONFLICT because e-mail and phone are not unique: several profiles may share
- * one, and such a row is rejected as ambiguous instead of picking one.
+ * Profiles have their own pipelined importer in import_profiles.c. Subscriptions and list
+ * members name their profile by a key (email, phone or external_id); a key that matches no
+ * profile, or several, rejects the row.
  */
 #include "profile/import.h"
 
@@ -18,15 +17,14 @@
 #include "core/json_esc.h"
 #include "core/mem.h"
 #include "core/utf8.h"
+#include "profile/import_int.h"
 #include "profile/normalize.h"
-#include "store/schema.h"
 
-#define DEFAULT_BATCH 50000
 #define SHOW(n) (int)((n) > 60 ? 60 : (n))
 
 /* ---------------------------------------------------------------- shared plumbing */
 
-static void add_reject(struct cr_import_result *res, long line, const char *reason)
+void cr__import_reject(struct cr_import_result *res, long line, const char *reason)
 {
     if (res->nrejected == res->cap) {
         res->cap = res->cap ? res->cap * 2 : 16;
@@ -59,7 +57,7 @@ char *cr_import_result_json(const struct cr_import_result *res)
     return cr_buf_detach(&b, NULL);
 }
 
-static void lower_name(const char *s, size_t n, char *out, size_t cap)
+void cr__import_column_name(const char *s, size_t n, char *out, size_t cap)
 {
     size_t i;
     cr_trim(&s, &n);
@@ -68,23 +66,7 @@ static void lower_name(const char *s, size_t n, char *out, size_t cap)
     out[i] = '\0';
 }
 
-struct batch {
-    struct cr_store *s;
-    long rows, limit;
-};
-
-static int batch_row_done(struct batch *b, struct cr_err *err)
-{
-    int rc;
-    if (++b->rows < b->limit)
-        return 0;
-    b->rows = 0;
-    rc = cr_store_commit(b->s, err);
-    return rc ? rc : cr_store_begin(b->s, err);
-}
-
-/* Reads the header; fails the whole import when it is missing or malformed. */
-static int read_header(struct cr_csv_reader *r, struct cr_err *err)
+int cr__import_header(struct cr_csv_reader *r, struct cr_err *err)
 {
     int rc = cr_csv_next(r, err);
     if (rc == 0)
@@ -96,7 +78,7 @@ static int read_header(struct cr_csv_reader *r, struct cr_err *err)
     return 0;
 }
 
-static int check_utf8(const char *s, size_t n, const char *column, struct cr_err *err)
+int cr__import_check_utf8(const char *s, size_t n, const char *column, struct cr_err *err)
 {
     size_t bad;
     if (cr_utf8_valid(s, n, &bad))
@@ -104,353 +86,12 @@ static int check_utf8(const char *s, size_t n, const char *column, struct cr_err
     return cr_err_set(err, CR_ESYNTAX, "column '%s': invalid UTF-8 at byte %zu", column, bad + 1);
 }
 
-/* ---------------------------------------------------------------- profiles */
-
-enum special { SP_NONE, SP_EMAIL, SP_PHONE, SP_COUNTRY, SP_LANGUAGE };
-
-struct pcol {
-    char name[CR_SCHEMA_NAME_MAX + 1];
-    enum cr_coltype type;
-    enum special special;
-    int not_null_default; /* -1: nullable; else the default of a NOT NULL flag */
-    size_t field;         /* index in the CSV record */
-    struct cr_buf scratch;
-    /* this row's value */
-    int is_null;
-    const char *text;
-    size_t len;
-    int64_t i;
-    double d;
-};
-
-struct profile_import {
-    struct cr_store *s;
-    const struct cr_import_opts *o;
-    struct pcol *cols;              /* the columns written, in header order */
-    size_t nfields;                 /* fields a record must have */
-    size_t ncols, key, country_col; /* indexes into cols; country_col = ncols if absent */
-    size_t ext_col;                 /* external_id column when it is not the key, else ncols */
-    struct cr_stmt *lookup, *lookup_ext, *update, *insert;
-    char now[CR_TIME_BUFSZ];
-    struct cr_buf reason;
-};
-
-/* Columns crier sets itself: accepted in a header (so an export imports back) and ignored. */
-static const char *const managed[] = {"id", "created_at", "updated_at"};
-
-static int flag_default(const char *name)
-{
-    if (strcmp(name, "email_optout") == 0 || strcmp(name, "sms_optout") == 0 ||
-        strcmp(name, "push_optout") == 0)
-        return 0;
-    if (strcmp(name, "tracking_consent") == 0)
-        return 1;
-    return -1;
-}
-
-static int is_managed(const char *name)
-{
-    for (size_t k = 0; k < sizeof managed / sizeof *managed; k++)
-        if (strcmp(name, managed[k]) == 0)
-            return 1;
-    return 0;
-}
-
-static int profile_header(struct profile_import *pi, struct cr_csv_reader *r,
-                          const struct cr_schema *sc, struct cr_err *err)
-{
-    char seen[4096 / 8] = {0};
-    pi->cols = cr_xcalloc(r->nfields, sizeof *pi->cols);
-    pi->nfields = r->nfields;
-    for (size_t f = 0; f < r->nfields; f++) {
-        size_t n;
-        const char *raw = cr_csv_field(r, f, &n);
-        struct pcol *pc = &pi->cols[pi->ncols];
-        const struct cr_column *col;
-        size_t idx;
-        lower_name(raw, n, pc->name, sizeof pc->name);
-        if (!pc->name[0])
-            return cr_err_set(err, CR_ESYNTAX, "bad header: column %zu has no name", f + 1);
-        col = cr_schema_find(sc, pc->name, strlen(pc->name));
-        if (!col) {
-            struct cr_buf known = CR_BUF_INIT(0);
-            int rc;
-            for (size_t k = 0; k < sc->ncols; k++)
-                if (!is_managed(sc->cols[k].name))
-                    cr_buf_printf(&known, "%s%s", known.len ? ", " : "", sc->cols[k].name);
-            rc = cr_err_set(err, CR_EINVAL, "bad header: unknown column '%.*s' (columns: %s)",
-                            SHOW(n), raw, known.data);
-            cr_buf_release(&known);
-            return rc;
-        }
-        idx = (size_t)(col - sc->cols);
-        if (idx < sizeof seen * 8) {
-            if (seen[idx / 8] & (1 << (idx % 8)))
-                return cr_err_set(err, CR_EINVAL, "bad header: column '%s' appears twice",
-                                  pc->name);
-            seen[idx / 8] |= (char)(1 << (idx % 8));
-        }
-        if (is_managed(pc->name))
-            continue;
-        pc->type = col->type;
-        pc->field = f;
-        pc->not_null_default = flag_default(pc->name);
-        cr_buf_init(&pc->scratch, 4096);
-        if (strcmp(pc->name, "email") == 0)
-            pc->special = SP_EMAIL;
-        else if (strcmp(pc->name, "phone") == 0)
-            pc->special = SP_PHONE;
-        else if (strcmp(pc->name, "country") == 0)
-            pc->special = SP_COUNTRY;
-        else if (strcmp(pc->name, "language") == 0)
-            pc->special = SP_LANGUAGE;
-        pi->ncols++;
-    }
-    pi->key = pi->country_col = pi->ext_col = pi->ncols;
-    for (size_t i = 0; i < pi->ncols; i++) {
-        if (strcmp(pi->cols[i].name, pi->o->key) == 0)
-            pi->key = i;
-        if (pi->cols[i].special == SP_COUNTRY)
-            pi->country_col = i;
-        if (strcmp(pi->cols[i].name, "external_id") == 0 && strcmp(pi->o->key, "external_id"))
-            pi->ext_col = i;
-    }
-    if (pi->key == pi->ncols)
-        return cr_err_set(err, CR_EINVAL, "bad header: no '%s' column (the import key; choose "
-                                          "another with --key email|phone|external_id)",
-                          pi->o->key);
-    return 0;
-}
-
-static int profile_prepare(struct profile_import *pi, struct cr_err *err)
-{
-    struct cr_buf sql = CR_BUF_INIT(0);
-    int rc;
-
-    cr_buf_printf(&sql, "SELECT id FROM profile WHERE \"%s\" = ? LIMIT 2", pi->o->key);
-    rc = cr_stmt_prepare(pi->s, sql.data, &pi->lookup, err);
-    if (!rc && pi->ext_col < pi->ncols)
-        rc = cr_stmt_prepare(pi->s, "SELECT id FROM profile WHERE external_id = ?",
-                             &pi->lookup_ext, err);
-
-    cr_buf_reset(&sql);
-    cr_buf_puts(&sql, "UPDATE profile SET ");
-    for (size_t i = 0; i < pi->ncols; i++)
-        cr_buf_printf(&sql, "\"%s\" = ?, ", pi->cols[i].name);
-    cr_buf_puts(&sql, "updated_at = ? WHERE id = ?");
-    if (!rc)
-        rc = cr_stmt_prepare(pi->s, sql.data, &pi->update, err);
-
-    cr_buf_reset(&sql);
-    cr_buf_puts(&sql, "INSERT INTO profile (");
-    for (size_t i = 0; i < pi->ncols; i++)
-        cr_buf_printf(&sql, "\"%s\", ", pi->cols[i].name);
-    cr_buf_puts(&sql, "created_at, updated_at) VALUES (");
-    for (size_t i = 0; i < pi->ncols; i++)
-        cr_buf_puts(&sql, "?, ");
-    cr_buf_puts(&sql, "?, ?)");
-    if (!rc)
-        rc = cr_stmt_prepare(pi->s, sql.data, &pi->insert, err);
-    cr_buf_release(&sql);
-    return rc;
-}
-
-/* Converts one field to its stored value; on failure writes the reason into pi->reason. */
-static int convert_field(struct profile_import *pi, struct pcol *pc, const char *v, size_t n,
-                         const char *region)
-{
-    struct cr_err e = CR_ERR_INIT;
-    int rc = 0, b;
-    cr_buf_reset(&pc->scratch);
-    pc->is_null = 0;
-    cr_trim(&v, &n);
-    if (n == 0) {
-        pc->is_null = 1;
-        if (pc->not_null_default >= 0) {
-            pc->is_null = 0;
-            pc->i = pc->not_null_default;
-        }
-        return 0;
-    }
-    switch (pc->type) {
-    case CR_COL_TEXT:
-        rc = check_utf8(v, n, pc->name, &e);
-        if (rc)
-            break;
-        if (pc->special == SP_EMAIL)
-            rc = cr_normalize_email(v, n, &pc->scratch, &e);
-        else if (pc->special == SP_PHONE)
-            rc = cr_normalize_phone(v, n, region, &pc->scratch, &e);
-        else if (pc->special == SP_COUNTRY)
-            rc = cr_normalize_country(v, n, &pc->scratch, &e);
-        else if (pc->special == SP_LANGUAGE) {
-            for (size_t i = 0; i < n; i++)
-                cr_buf_putc(&pc->scratch, v[i] >= 'A' && v[i] <= 'Z' ? (char)(v[i] + 32) : v[i]);
-        } else {
-            pc->text = v;
-            pc->len = n;
-            return 0;
-        }
-        break;
-    case CR_COL_INTEGER:
-        rc = cr_normalize_int(v, n, &pc->i, &e);
-        break;
-    case CR_COL_REAL:
-        rc = cr_normalize_real(v, n, &pc->d, &e);
-        break;
-    case CR_COL_BOOLEAN:
-        rc = cr_normalize_bool(v, n, &b, &e);
-        pc->i = b;
-        break;
-    case CR_COL_DATE:
-        rc = cr_normalize_date(v, n, &pc->scratch, &e);
-        break;
-    case CR_COL_TIMESTAMP:
-        rc = cr_normalize_timestamp(v, n, &pc->scratch, &e);
-        break;
-    }
-    if (rc) {
-        if (strncmp(e.msg, "column '", 8) == 0)
-            cr_buf_puts(&pi->reason, e.msg);
-        else
-            cr_buf_printf(&pi->reason, "column '%s': %s", pc->name, e.msg);
-        return -1;
-    }
-    pc->text = pc->scratch.data;
-    pc->len = pc->scratch.len;
-    return 0;
-}
-
-static int bind_col(struct cr_stmt *st, int i, const struct pcol *pc)
-{
-    if (pc->is_null)
-        return cr_stmt_bind_null(st, i);
-    switch (pc->type) {
-    case CR_COL_INTEGER:
-        return cr_stmt_bind_int64(st, i, pc->i);
-    case CR_COL_REAL:
-        return cr_stmt_bind_double(st, i, pc->d);
-    case CR_COL_BOOLEAN:
-        return cr_stmt_bind_bool(st, i, (int)pc->i);
-    default:
-        return cr_stmt_bind_text(st, i, pc->text, pc->len);
-    }
-}
-
-/* Runs a lookup statement bound to one value; *id = the match, *count = 0, 1 or 2 (= more). */
-static int run_lookup(struct cr_stmt *st, const struct pcol *pc, int64_t *id, int *count,
-                      struct cr_err *err)
-{
-    int rc;
-    *count = 0;
-    cr_stmt_reset(st);
-    bind_col(st, 1, pc);
-    while ((rc = cr_stmt_step(st, err)) == 1) {
-        if (++*count == 1)
-            *id = cr_stmt_int64(st, 0);
-    }
-    cr_stmt_reset(st);
-    return rc;
-}
-
-/* 0: row loaded; 1: row rejected (reason in pi->reason); <0: store failure. */
-static int profile_row(struct profile_import *pi, struct cr_csv_reader *r, int *inserted,
-                       struct cr_err *err)
-{
-    char region[3] = "";
-    struct pcol *key = &pi->cols[pi->key];
-    struct cr_stmt *st;
-    int64_t id = 0, ext_owner = 0;
-    int count, rc, p = 1;
-
-    if (r->nfields != pi->nfields) {
-        cr_buf_printf(&pi->reason, "expected %zu fields, found %zu", pi->nfields, r->nfields);
-        return 1;
-    }
-    /* The row's own country decides how its national phone numbers read. */
-    if (pi->country_col < pi->ncols) {
-        struct pcol *cc = &pi->cols[pi->country_col];
-        size_t n;
-        const char *v = cr_csv_field(r, cc->field, &n);
-        if (convert_field(pi, cc, v, n, NULL))
-            return 1;
-        if (!cc->is_null)
-            memcpy(region, cc->text, 2);
-    }
-    if (!region[0] && pi->o->default_country)
-        snprintf(region, sizeof region, "%s", pi->o->default_country);
-    for (size_t i = 0; i < pi->ncols; i++) {
-        size_t n;
-        const char *v;
-        if (i == pi->country_col)
-            continue;
-        v = cr_csv_field(r, pi->cols[i].field, &n);
-        if (convert_field(pi, &pi->cols[i], v, n, region))
-            return 1;
-    }
-    if (key->is_null) {
-        cr_buf_printf(&pi->reason, "empty key '%s'", key->name);
-        return 1;
-    }
-    rc = run_lookup(pi->lookup, key, &id, &count, err);
-    if (rc < 0)
-        return rc;
-    if (count > 1) {
-        cr_buf_printf(&pi->reason,
-                      "%s '%.*s' matches several profiles (import with --key external_id)",
-                      key->name, SHOW(key->len), key->text);
-        return 1;
-    }
-    /* external_id is unique: refuse a row that would give another profile's id. */
-    if (pi->lookup_ext && !pi->cols[pi->ext_col].is_null) {
-        int ext_count;
-        rc = run_lookup(pi->lookup_ext, &pi->cols[pi->ext_col], &ext_owner, &ext_count, err);
-        if (rc < 0)
-            return rc;
-        if (ext_count && (!count || ext_owner != id)) {
-            cr_buf_printf(&pi->reason, "external_id '%.*s' already belongs to profile %lld",
-                          SHOW(pi->cols[pi->ext_col].len), pi->cols[pi->ext_col].text,
-                          (long long)ext_owner);
-            return 1;
-        }
-    }
-    st = count ? pi->update : pi->insert;
-    cr_stmt_reset(st);
-    for (size_t i = 0; i < pi->ncols; i++)
-        bind_col(st, p++, &pi->cols[i]);
-    if (count) {
-        cr_stmt_bind_str(st, p++, pi->now);
-        cr_stmt_bind_int64(st, p++, id);
-    } else {
-        cr_stmt_bind_str(st, p++, pi->now);
-        cr_stmt_bind_str(st, p++, pi->now);
-    }
-    rc = cr_stmt_step(st, err);
-    cr_stmt_reset(st);
-    if (rc < 0)
-        return rc;
-    *inserted = !count;
-    return 0;
-}
-
-static void profile_import_release(struct profile_import *pi)
-{
-    for (size_t i = 0; i < pi->ncols; i++)
-        cr_buf_release(&pi->cols[i].scratch);
-    free(pi->cols);
-    cr_stmt_free(pi->lookup);
-    cr_stmt_free(pi->lookup_ext);
-    cr_stmt_free(pi->update);
-    cr_stmt_free(pi->insert);
-    cr_buf_release(&pi->reason);
-}
-
-static const char *key_or_default(const struct cr_import_opts *o)
+const char *cr__import_key(const struct cr_import_opts *o)
 {
     return o->key && *o->key ? o->key : "email";
 }
 
-static int check_key(const char *key, struct cr_err *err)
+int cr__import_check_key(const char *key, struct cr_err *err)
 {
     if (strcmp(key, "email") && strcmp(key, "phone") && strcmp(key, "external_id"))
         return cr_err_set(err, CR_EINVAL, "unknown key '%s' (keys: email, phone, external_id)",
@@ -458,14 +99,16 @@ static int check_key(const char *key, struct cr_err *err)
     return 0;
 }
 
-/* Reads records until the end, calling row() on each; rejects and batches for all imports. */
+/* Reads records until the end, calling row() on each: 0 loaded (inserted says how), 1 rejected
+ * with the reason in *reason, <0 a store failure that ends the import. Commits every
+ * batch_rows rows, so a long import holds the write lock in short turns. */
 static int import_loop(struct cr_store *s, struct cr_csv_reader *r, const struct cr_import_opts *o,
                        struct cr_import_result *res, struct cr_buf *reason,
                        int (*row)(void *ctx, struct cr_csv_reader *r, int *inserted,
                                   struct cr_err *err),
                        void *ctx, struct cr_err *err)
 {
-    struct batch b = {s, 0, o->batch_rows > 0 ? o->batch_rows : DEFAULT_BATCH};
+    long limit = o->batch_rows > 0 ? o->batch_rows : CR__IMPORT_BATCH, pending = 0;
     int rc = cr_store_begin(s, err);
     if (rc)
         return rc;
@@ -477,14 +120,13 @@ static int import_loop(struct cr_store *s, struct cr_csv_reader *r, const struct
             break;
         if (rc == CR_EIO) {
             *err = rowerr;
-            rc = CR_EIO;
             break;
         }
         res->read++;
         if (rc < 0) {
             /* "line N: problem": the line is reported separately. */
             const char *m = strchr(rowerr.msg, ':');
-            add_reject(res, r->record_line, m ? m + 2 : rowerr.msg);
+            cr__import_reject(res, r->record_line, m ? m + 2 : rowerr.msg);
             continue;
         }
         cr_buf_reset(reason);
@@ -494,59 +136,26 @@ static int import_loop(struct cr_store *s, struct cr_csv_reader *r, const struct
             break;
         }
         if (rc == 1) {
-            add_reject(res, r->record_line, reason->data);
+            cr__import_reject(res, r->record_line, reason->data);
             continue;
         }
         if (inserted)
             res->inserted++;
         else
             res->updated++;
-        if ((rc = batch_row_done(&b, err)) < 0)
-            break;
+        if (++pending >= limit) {
+            pending = 0;
+            if ((rc = cr_store_commit(s, err)) < 0 || (rc = cr_store_begin(s, err)) < 0)
+                break;
+        }
         rc = 0;
     }
     if (rc < 0) {
-        cr_store_rollback(s);
+        if (cr_store_in_transaction(s))
+            cr_store_rollback(s);
         return rc;
     }
     return cr_store_commit(s, err);
-}
-
-static int profile_row_cb(void *ctx, struct cr_csv_reader *r, int *inserted, struct cr_err *err)
-{
-    return profile_row(ctx, r, inserted, err);
-}
-
-int cr_import_profiles(struct cr_store *s, FILE *in, const struct cr_import_opts *o,
-                       struct cr_import_result *res, struct cr_err *err)
-{
-    struct cr_import_opts opts = *o;
-    struct profile_import pi = {0};
-    struct cr_csv_reader r;
-    struct cr_schema sc;
-    int rc;
-
-    opts.key = key_or_default(o);
-    if ((rc = check_key(opts.key, err)))
-        return rc;
-    if ((rc = cr_schema_load(s, "profile", &sc, err)))
-        return rc;
-    pi.s = s;
-    pi.o = &opts;
-    cr_buf_init(&pi.reason, 1024);
-    cr_time_format_sql(cr_clock_now(o->clock), pi.now);
-    cr_csv_reader_init(&r, in, o->separator ? o->separator : ',');
-    rc = read_header(&r, err);
-    if (!rc)
-        rc = profile_header(&pi, &r, &sc, err);
-    if (!rc)
-        rc = profile_prepare(&pi, err);
-    if (!rc)
-        rc = import_loop(s, &r, &opts, res, &pi.reason, profile_row_cb, &pi, err);
-    profile_import_release(&pi);
-    cr_csv_reader_release(&r);
-    cr_schema_release(&sc);
-    return rc;
 }
 
 /* ---------------------------------------------------------------- keyed lookups */
@@ -576,7 +185,7 @@ static int keyed_init(struct keyed_import *ki, struct cr_store *s, const struct 
         char name[64];
         size_t n;
         const char *raw = cr_csv_field(r, f, &n);
-        lower_name(raw, n, name, sizeof name);
+        cr__import_column_name(raw, n, name, sizeof name);
         if (strcmp(name, o->key) == 0) {
             ki->key_field = f;
             found = 1;
@@ -616,7 +225,7 @@ static int keyed_profile(struct keyed_import *ki, struct cr_csv_reader *r, int64
         cr_buf_printf(&ki->reason, "empty key '%s'", ki->o->key);
         return 1;
     }
-    if (check_utf8(v, n, ki->o->key, &e))
+    if (cr__import_check_utf8(v, n, ki->o->key, &e))
         rc = -1;
     else if (strcmp(ki->o->key, "email") == 0)
         rc = cr_normalize_email(v, n, &ki->keyval, &e);
@@ -679,7 +288,7 @@ static int sub_row(void *ctx, struct cr_csv_reader *r, int *inserted, struct cr_
         cr_buf_printf(&si->k.reason, "empty %s", !an ? "app" : "token");
         return 1;
     }
-    if (check_utf8(app, an, "app", &e) || check_utf8(token, tn, "token", &e)) {
+    if (cr__import_check_utf8(app, an, "app", &e) || cr__import_check_utf8(token, tn, "token", &e)) {
         cr_buf_puts(&si->k.reason, e.msg);
         return 1;
     }
@@ -744,11 +353,11 @@ int cr_import_subscriptions(struct cr_store *s, FILE *in, const struct cr_import
     struct sub_import si = {0};
     struct cr_csv_reader r;
     int rc;
-    opts.key = key_or_default(o);
-    if ((rc = check_key(opts.key, err)))
+    opts.key = cr__import_key(o);
+    if ((rc = cr__import_check_key(opts.key, err)))
         return rc;
     cr_csv_reader_init(&r, in, o->separator ? o->separator : ',');
-    rc = read_header(&r, err);
+    rc = cr__import_header(&r, err);
     if (!rc)
         rc = keyed_init(&si.k, s, &opts, &r, err);
     if (!rc) {
@@ -760,7 +369,7 @@ int cr_import_subscriptions(struct cr_store *s, FILE *in, const struct cr_import
             char name[64];
             size_t n, k;
             const char *raw = cr_csv_field(&r, f, &n);
-            lower_name(raw, n, name, sizeof name);
+            cr__import_column_name(raw, n, name, sizeof name);
             for (k = 0; k < 4; k++)
                 if (strcmp(name, names[k]) == 0) {
                     *slots[k] = f;
@@ -846,13 +455,13 @@ int cr_import_list(struct cr_store *s, const char *name, FILE *in, const struct 
     struct list_import li = {0};
     struct cr_csv_reader r;
     int rc;
-    opts.key = key_or_default(o);
-    if ((rc = check_key(opts.key, err)))
+    opts.key = cr__import_key(o);
+    if ((rc = cr__import_check_key(opts.key, err)))
         return rc;
     if (!*name || strlen(name) > 200)
         return cr_err_set(err, CR_EINVAL, "a list name must be 1 to 200 characters");
     cr_csv_reader_init(&r, in, o->separator ? o->separator : ',');
-    rc = read_header(&r, err);
+    rc = cr__import_header(&r, err);
     if (!rc)
         rc = keyed_init(&li.k, s, &opts, &r, err);
     if (!rc) {

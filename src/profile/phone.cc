@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <map>
 #include <vector>
 
 using i18n::phonenumbers::PhoneNumber;
@@ -113,82 +114,144 @@ const void *metadata_get();
 } // namespace phonenumbers
 } // namespace i18n
 
-/* simple_code[cc] is true when every region of country calling code cc parses a national
- * number by at most stripping its literal trunk prefix: no national-prefix regular expression
- * (carrier codes, as in Brazil or China) and no transform rule (as in Argentina or Mexico).
- * Only those codes take the fast path. If the metadata cannot be read, none do. */
-static const std::vector<bool> &simple_codes()
+/* What the fast paths need of each region and country calling code. A region is simple when
+ * it parses a national number by at most stripping its literal trunk prefix: no national-prefix
+ * regular expression (Brazil's or China's carrier codes) and no transform rule (Argentina's or
+ * Mexico's). */
+struct region_info {
+    int cc = 0;
+    bool simple = false;      /* parses national numbers by at most stripping ndd */
+    bool idd_literal = false; /* the international prefix is plain digits ("00") */
+    std::string idd, ndd;
+};
+
+struct code_info {
+    bool known = false;
+    region_info main; /* the region whose rules Parse() applies to "+<code>…" numbers */
+};
+
+struct phone_tables {
+    std::vector<code_info> codes = std::vector<code_info>(1000);
+    std::map<std::string, region_info> regions;
+};
+
+static region_info region_of(const i18n::phonenumbers::PhoneMetadata &m)
 {
-    static const std::vector<bool> table = [] {
-        std::vector<bool> simple(1000, false);
-        std::vector<bool> seen(1000, false);
+    region_info ri;
+    const std::string &np = m.national_prefix(), &npp = m.national_prefix_for_parsing();
+    const std::string &idd = m.international_prefix();
+    ri.cc = m.country_code();
+    ri.simple = np.find_first_not_of("0123456789") == std::string::npos &&
+                (npp.empty() || npp == np) && !m.has_national_prefix_transform_rule();
+    ri.idd_literal = !idd.empty() && idd.find_first_not_of("0123456789") == std::string::npos;
+    ri.idd = idd;
+    ri.ndd = np;
+    return ri;
+}
+
+/* Read once from libphonenumber's metadata. If it cannot be read, every number takes the
+ * full parser. */
+static const phone_tables &tables()
+{
+    static const phone_tables t = [] {
+        phone_tables pt;
         i18n::phonenumbers::PhoneMetadataCollection all;
         if (!all.ParseFromArray(i18n::phonenumbers::metadata_get(),
                                 i18n::phonenumbers::metadata_size()))
-            return simple;
+            return pt;
         for (const auto &m : all.metadata()) {
             int cc = m.country_code();
             if (cc <= 0 || cc >= 1000)
                 continue;
-            const std::string &np = m.national_prefix();
-            const std::string &npp = m.national_prefix_for_parsing();
-            bool literal = np.find_first_not_of("0123456789") == std::string::npos;
-            bool ok = literal && (npp.empty() || npp == np) && !m.has_national_prefix_transform_rule();
-            simple[cc] = seen[cc] ? simple[cc] && ok : ok;
-            seen[cc] = true;
+            region_info ri = region_of(m);
+            code_info &ci = pt.codes[(size_t)cc];
+            if (!ci.known || m.main_country_for_code())
+                ci.main = ri;
+            ci.known = true;
+            if (m.id() != "001") /* non-geographic entities are not regions */
+                pt.regions[m.id()] = ri;
         }
-        return simple;
+        return pt;
     }();
-    return table;
+    return t;
 }
 
-static bool needs_full_parser(int cc)
+/* For a national number already split from its country code: possible -> E.164 in out. */
+static int finish_fast(int cc, const char *nat, size_t natlen, char *out)
 {
-    return cc <= 0 || cc >= 1000 || !simple_codes()[(size_t)cc];
+    PhoneNumber num;
+    unsigned long long national = 0;
+    if (natlen == 0 || natlen > 17 || nat[0] == '0')
+        return -1;
+    for (size_t k = 0; k < natlen; k++)
+        national = national * 10 + (unsigned long long)(nat[k] - '0');
+    num.set_country_code(cc);
+    num.set_national_number(national);
+    if (util()->IsPossibleNumberWithReason(num) != PhoneNumberUtil::IS_POSSIBLE)
+        return -1;
+    /* E.164 of a number without leading zeros is "+", the code and the national digits. */
+    int len = snprintf(out, CR_PHONE_MAX, "+%d%.*s", cc, (int)natlen, nat);
+    return len > 0 && len < CR_PHONE_MAX ? 0 : -1;
 }
 
 extern "C" int cr_phone_normalize(const char *in, size_t n, const char *region, char *out,
                                   const char **reason)
 {
-    /* Fast path: exactly "+" then 8 to 15 digits. */
-    if (n >= 9 && n <= 16 && in[0] == '+' && in[1] != '0') {
-        size_t i;
-        for (i = 1; i < n; i++)
-            if (in[i] < '0' || in[i] > '9')
+    const phone_tables &t = tables();
+    char digits[32];
+    size_t nd = 0, i = 0;
+    bool plus = n > 0 && in[0] == '+';
+
+    /* Fast paths take only digits and the separators people type. */
+    for (i = plus ? 1 : 0; i < n; i++) {
+        char c = in[i];
+        if (c >= '0' && c <= '9') {
+            if (nd == sizeof digits)
                 break;
-        if (i == n) {
-            for (size_t cclen = 1; cclen <= 3 && cclen < n - 1; cclen++) {
+            digits[nd++] = c;
+        } else if (c != ' ' && c != '.' && c != '-') {
+            break;
+        }
+    }
+    if (i == n && nd >= 4) {
+        if (plus) {
+            /* Codes are prefix-free: the first known one is the number's code, and Parse()
+             * reads the rest with the rules of the code's main region. */
+            for (size_t cclen = 1; cclen <= 3 && cclen < nd; cclen++) {
                 int cc = 0;
-                std::string main_region;
-                for (size_t k = 1; k <= cclen; k++)
-                    cc = cc * 10 + (in[k] - '0');
-                util()->GetRegionCodeForCountryCode(cc, &main_region);
-                if (main_region == "ZZ")
+                for (size_t k = 0; k < cclen; k++)
+                    cc = cc * 10 + (digits[k] - '0');
+                if (!t.codes[(size_t)cc].known)
                     continue;
-                /* Codes are prefix-free: this is the number's code. */
-                const char *nat = in + 1 + cclen;
-                size_t natlen = n - 1 - cclen;
-                std::string ndd;
-                if (needs_full_parser(cc) || nat[0] == '0')
-                    break;
-                util()->GetNddPrefixForRegion(main_region, true, &ndd);
-                if (!ndd.empty() && natlen >= ndd.size() &&
-                    memcmp(nat, ndd.data(), ndd.size()) == 0)
-                    break;
-                PhoneNumber num;
-                unsigned long long national = 0;
-                for (size_t k = 0; k < natlen; k++)
-                    national = national * 10 + (unsigned long long)(nat[k] - '0');
-                num.set_country_code(cc);
-                num.set_national_number(national);
-                /* Only a possible number is final here: the full parser may still rescue an
-                 * impossible one with its transform rules, and words the reason better. */
-                if (check_and_format(num, out, reason) == 0)
+                const region_info &ri = t.codes[(size_t)cc].main;
+                const char *nat = digits + cclen;
+                size_t natlen = nd - cclen;
+                if (ri.simple &&
+                    !(!ri.ndd.empty() && natlen >= ri.ndd.size() &&
+                      memcmp(nat, ri.ndd.data(), ri.ndd.size()) == 0) &&
+                    finish_fast(cc, nat, natlen, out) == 0)
                     return 0;
                 break;
             }
+        } else if (region && region[0]) {
+            /* A national number: it starts with its region's trunk prefix (when the region
+             * has one), and neither with the region's international prefix nor with its
+             * country code (Parse() may read "33 6…" in France as "+33 6…"). */
+            auto it = t.regions.find(region);
+            if (it != t.regions.end() && it->second.simple && it->second.idd_literal) {
+                const region_info &ri = it->second;
+                char ccs[8];
+                int cclen = snprintf(ccs, sizeof ccs, "%d", ri.cc);
+                if (nd > ri.ndd.size() && memcmp(digits, ri.ndd.data(), ri.ndd.size()) == 0 &&
+                    !(cclen > 0 && nd >= (size_t)cclen && memcmp(digits, ccs, (size_t)cclen) == 0) &&
+                    !(nd >= ri.idd.size() && memcmp(digits, ri.idd.data(), ri.idd.size()) == 0) &&
+                    finish_fast(ri.cc, digits + ri.ndd.size(), nd - ri.ndd.size(), out) == 0)
+                    return 0;
+            }
         }
     }
+    /* Everything else, and every number a fast path would not accept: the full parser decides
+     * (and words the reason). */
     return cr_phone_normalize_full(in, n, region, out, reason);
 }
 

@@ -193,8 +193,9 @@ static int pg_bind_double(struct cr_stmt *st, int i, double v)
     return set_param(st, i, tmp, (size_t)n);
 }
 
-static int pg_bind_text(struct cr_stmt *st, int i, const char *p, size_t n)
+static int pg_bind_text(struct cr_stmt *st, int i, const char *p, size_t n, int copy)
 {
+    (void)copy; /* libpq sends at execution: always copied here */
     return set_param(st, i, p ? p : "", p ? n : 0);
 }
 

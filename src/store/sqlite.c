@@ -6,6 +6,7 @@
  */
 #include "store/store_int.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -29,16 +30,27 @@ static int sqlite_error(sqlite3 *db, int rc, struct cr_err *err, const char *wha
                       what ? " in " : "", what ? what : "");
 }
 
+/* Process-wide settings, before SQLite initialises: no memory statistics (their mutex costs
+ * on every allocation, and crier does not read them). */
+static void sqlite_configure(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sqlite_open(struct cr_store *s, const char *url, struct cr_err *err)
 {
     sqlite3 *db = NULL;
     const char *path = url;
     int rc;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_configure);
     if (strncmp(path, "sqlite://", 9) == 0)
         path += 9;
     else if (strncmp(path, "sqlite:", 7) == 0)
         path += 7;
-    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                               SQLITE_OPEN_NOMUTEX,
+                         NULL);
     if (rc != SQLITE_OK) {
         cr_err_set(err, CR_EIO, "cannot open database '%s': %s", path,
                    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -51,7 +63,7 @@ static int sqlite_open(struct cr_store *s, const char *url, struct cr_err *err)
     rc = sqlite3_exec(db,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                       "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
-                      "PRAGMA temp_store=MEMORY;",
+                      "PRAGMA temp_store=MEMORY; PRAGMA threads=2;",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         int code = sqlite_error(db, rc, err, "opening");
@@ -107,9 +119,10 @@ static int sqlite_bind_double(struct cr_stmt *st, int i, double v)
     return bind_rc(sqlite3_bind_double(STMT(st), i, v));
 }
 
-static int sqlite_bind_text(struct cr_stmt *st, int i, const char *p, size_t n)
+static int sqlite_bind_text(struct cr_stmt *st, int i, const char *p, size_t n, int copy)
 {
-    return bind_rc(sqlite3_bind_text64(STMT(st), i, p, n, SQLITE_TRANSIENT, SQLITE_UTF8));
+    return bind_rc(
+        sqlite3_bind_text64(STMT(st), i, p, n, copy ? SQLITE_TRANSIENT : SQLITE_STATIC, SQLITE_UTF8));
 }
 
 static int sqlite_bind_bool(struct cr_stmt *st, int i, int v)
@@ -175,6 +188,11 @@ static void sqlite_finalize(struct cr_stmt *st)
     sqlite3_finalize(STMT(st));
 }
 
+static int64_t sqlite_last_insert_id(struct cr_store *s)
+{
+    return sqlite3_last_insert_rowid(s->conn);
+}
+
 const struct cr_store_ops cr__sqlite_ops = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -196,4 +214,5 @@ const struct cr_store_ops cr__sqlite_ops = {
     .reset = sqlite_reset,
     .clear_bindings = sqlite_clear_bindings,
     .finalize = sqlite_finalize,
+    .last_insert_id = sqlite_last_insert_id,
 };

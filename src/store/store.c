@@ -137,6 +137,11 @@ int cr_store_in_transaction(const struct cr_store *s)
     return s->in_tx;
 }
 
+int64_t cr_store_last_insert_id(struct cr_store *s)
+{
+    return s->ops->last_insert_id ? s->ops->last_insert_id(s) : 0;
+}
+
 int cr_stmt_prepare(struct cr_store *s, const char *sql, struct cr_stmt **out,
                     struct cr_err *err)
 {
@@ -172,7 +177,12 @@ int cr_stmt_bind_double(struct cr_stmt *st, int i, double v)
 
 int cr_stmt_bind_text(struct cr_stmt *st, int i, const char *s, size_t n)
 {
-    return st->store->ops->bind_text(st, i, s, n);
+    return st->store->ops->bind_text(st, i, s, n, 1);
+}
+
+int cr_stmt_bind_text_ref(struct cr_stmt *st, int i, const char *s, size_t n)
+{
+    return st->store->ops->bind_text(st, i, s, n, 0);
 }
 
 int cr_stmt_bind_str(struct cr_stmt *st, int i, const char *s)

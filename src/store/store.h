@@ -47,6 +47,9 @@ int cr_store_commit(struct cr_store *s, struct cr_err *err) CR_WARN_UNUSED;
 /* Never fails from the caller's point of view; safe to call with no transaction open. */
 void cr_store_rollback(struct cr_store *s);
 int cr_store_in_transaction(const struct cr_store *s);
+/* The id of the row the last INSERT made, on backends that track it (SQLite) and 0 on those
+ * that do not (PostgreSQL: use RETURNING id). For hot loops that avoid RETURNING. */
+int64_t cr_store_last_insert_id(struct cr_store *s);
 
 int cr_stmt_prepare(struct cr_store *s, const char *sql, struct cr_stmt **out,
                     struct cr_err *err) CR_WARN_UNUSED;
@@ -56,6 +59,9 @@ int cr_stmt_bind_int64(struct cr_stmt *st, int i, int64_t v);
 int cr_stmt_bind_double(struct cr_stmt *st, int i, double v);
 int cr_stmt_bind_text(struct cr_stmt *st, int i, const char *s, size_t n);
 int cr_stmt_bind_str(struct cr_stmt *st, int i, const char *s); /* NULL binds NULL */
+/* Binds without copying: s must stay valid until the statement has been stepped, reset,
+ * rebound or freed. For hot loops (imports) over buffers the caller keeps. */
+int cr_stmt_bind_text_ref(struct cr_stmt *st, int i, const char *s, size_t n);
 int cr_stmt_bind_bool(struct cr_stmt *st, int i, int v);
 /* Returns 1 when a row is ready, 0 when done, a negative CR_E* on failure. */
 int cr_stmt_step(struct cr_stmt *st, struct cr_err *err) CR_WARN_UNUSED;
@@ -81,7 +87,7 @@ const char *cr_stmt_sql(const struct cr_stmt *st);
 int cr_store_run(struct cr_store *s, struct cr_err *err, const char *sql, const char *types,
                  ...) CR_WARN_UNUSED;
 /* Runs a query and reads column 0 of its first row. Returns 1 if there was a row (and *out
- * is set; a NULL gives found_null=1), 0 if none, negative on error. */
+ * is set; NULL reads as 0), 0 if none, negative on error. */
 int cr_store_query_int64(struct cr_store *s, struct cr_err *err, int64_t *out, const char *sql,
                          const char *types, ...) CR_WARN_UNUSED;
 /* As above for text: *out is malloc'd (NULL for SQL NULL), the caller frees it. */

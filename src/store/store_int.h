@@ -15,7 +15,8 @@ struct cr_store_ops {
     int (*bind_null)(struct cr_stmt *st, int i);
     int (*bind_int64)(struct cr_stmt *st, int i, int64_t v);
     int (*bind_double)(struct cr_stmt *st, int i, double v);
-    int (*bind_text)(struct cr_stmt *st, int i, const char *p, size_t n);
+    /* copy = 0: p stays valid until the statement is stepped to completion, reset or rebound */
+    int (*bind_text)(struct cr_stmt *st, int i, const char *p, size_t n, int copy);
     int (*bind_bool)(struct cr_stmt *st, int i, int v);
     int (*step)(struct cr_stmt *st, struct cr_err *err);
     int (*column_count)(struct cr_stmt *st);
@@ -27,6 +28,7 @@ struct cr_store_ops {
     void (*reset)(struct cr_stmt *st);
     void (*clear_bindings)(struct cr_stmt *st);
     void (*finalize)(struct cr_stmt *st);
+    int64_t (*last_insert_id)(struct cr_store *s); /* NULL: use RETURNING */
 };
 
 struct cr_store {

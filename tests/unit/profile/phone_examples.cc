@@ -48,3 +48,22 @@ extern "C" char **phone_examples(size_t *count)
     *count = i;
     return v;
 }
+
+extern "C" char **phone_regions(size_t *count);
+
+/* Every region libphonenumber supports, with its trunk prefix appended after a ':' ("FR:0"). */
+extern "C" char **phone_regions(size_t *count)
+{
+    PhoneNumberUtil *u = PhoneNumberUtil::GetInstance();
+    std::set<std::string> regions;
+    u->GetSupportedRegions(&regions);
+    char **v = (char **)malloc(regions.size() * sizeof *v);
+    size_t i = 0;
+    for (const std::string &r : regions) {
+        std::string ndd;
+        u->GetNddPrefixForRegion(r, true, &ndd);
+        v[i++] = strdup((r + ":" + ndd).c_str());
+    }
+    *count = i;
+    return v;
+}

@@ -14,6 +14,7 @@
 #include "profile/phone.h"
 
 char **phone_examples(size_t *count);
+char **phone_regions(size_t *count);
 
 #ifndef PHONE_RANDOM_PER_LENGTH
 #define PHONE_RANDOM_PER_LENGTH 40
@@ -100,6 +101,47 @@ static void test_random_agree(void **state)
     assert_int_equal(disagree, 0);
 }
 
+/* National numbers (trunk prefix, random digits, spaces) in every region: both paths agree. */
+static void test_random_national_agree(void **state)
+{
+    size_t n, disagree = 0, tried = 0;
+    char **regions = phone_regions(&n);
+    uint64_t seed = 0x2545F4914F6CDD1DULL;
+    (void)state;
+    assert_true(n > 200);
+    for (size_t i = 0; i < n; i++) {
+        char region[3] = {regions[i][0], regions[i][1], 0};
+        const char *ndd = regions[i] + 3;
+        for (int len = 4; len <= 12; len++) {
+            for (int k = 0; k < PHONE_RANDOM_PER_LENGTH / 2; k++) {
+                char num[40], fast[CR_PHONE_MAX], full[CR_PHONE_MAX];
+                const char *rf, *rs;
+                int p = snprintf(num, sizeof num, "%s", ndd);
+                for (int d = 0; d < len; d++) {
+                    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+                    if (d % 2 == 0 && d)
+                        num[p++] = ' ';
+                    num[p++] = (char)('0' + (int)(seed % 10));
+                }
+                num[p] = '\0';
+                int a = cr_phone_normalize(num, strlen(num), region, fast, &rf);
+                int b = cr_phone_normalize_full(num, strlen(num), region, full, &rs);
+                tried++;
+                if (a != b || (a == 0 && strcmp(fast, full) != 0)) {
+                    if (disagree < 20)
+                        print_message("disagree on %s in %s: fast=%s full=%s\n", num, region,
+                                      a ? rf : fast, b ? rs : full);
+                    disagree++;
+                }
+            }
+        }
+        free(regions[i]);
+    }
+    free(regions);
+    assert_true(tried > 40000);
+    assert_int_equal(disagree, 0);
+}
+
 static void test_national_and_formats(void **state)
 {
     static const struct {
@@ -169,6 +211,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_examples_agree),
         cmocka_unit_test(test_random_agree),
+        cmocka_unit_test(test_random_national_agree),
         cmocka_unit_test(test_national_and_formats),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_describe),
