@@ -16,6 +16,7 @@
 
 int cr_log_level = CR_LOG_WARN;
 int cr_log_json = 0;
+FILE *cr_log_stream = NULL;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
 
@@ -87,6 +88,6 @@ void cr_log_emit(int level, const struct cr_log_ctx *ctx, const char *fmt, ...)
         cr_buf_putc(&line, '\n');
     }
     /* One write per line, so concurrent workers do not interleave within a line. */
-    fwrite(line.data, 1, line.len, stderr);
+    fwrite(line.data, 1, line.len, cr_log_stream ? cr_log_stream : stderr);
     cr_buf_release(&line);
 }

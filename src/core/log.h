@@ -17,8 +17,11 @@ struct cr_log_ctx {
     long long delivery_id, run_id;
 };
 
+#include <stdio.h>
+
 extern int cr_log_level;
 extern int cr_log_json;
+extern FILE *cr_log_stream; /* NULL = stderr */
 
 #define cr_log(lvl, ctx, ...)                       \
     do {                                            \

@@ -1,9 +1,11 @@
 /* test_misc.c - UTF-8, strict numbers, the string map, JSON escaping, randomness */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
 #include "core/json_esc.h"
+#include "core/log.h"
 #include "core/parse.h"
 #include "core/random.h"
 #include "core/strmap.h"
@@ -93,12 +95,40 @@ static void test_random(void **state)
     assert_string_not_equal(a, b);
 }
 
+static void test_log_levels_and_json(void **state)
+{
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    struct cr_log_ctx ctx = {"preparing delivery", 42, 0};
+    (void)state;
+    cr_log_stream = f;
+    cr_log_level = CR_LOG_INFO;
+    cr_log_json = 0;
+    cr_log(CR_LOG_DEBUG, NULL, "hidden %d", 1);
+    cr_log(CR_LOG_INFO, &ctx, "sent %d messages", 3);
+    cr_log_json = 1;
+    cr_log(CR_LOG_WARN, &ctx, "quote \" and newline\n");
+    fflush(f);
+    assert_null(strstr(out, "hidden"));
+    assert_non_null(strstr(out, "info  sent 3 messages while preparing delivery [delivery 42]\n"));
+    assert_non_null(strstr(out, "\"level\":\"warn\",\"msg\":\"quote \\\" and newline\\n\","
+                                "\"action\":\"preparing delivery\",\"delivery\":42}\n"));
+    cr_log_stream = NULL;
+    cr_log_json = 0;
+    cr_log_level = CR_LOG_WARN;
+    fclose(f);
+    free(out);
+    assert_int_equal(cr_log_level_parse("DEBUG"), CR_LOG_DEBUG);
+    assert_int_equal(cr_log_level_parse("loud"), -1);
+}
+
 int run_misc_tests(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8),     cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_strmap),   cmocka_unit_test(test_json_escape),
-        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_random),   cmocka_unit_test(test_log_levels_and_json),
     };
     return cmocka_run_group_tests_name("misc", tests, NULL, NULL);
 }
