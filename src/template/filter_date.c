@@ -4,7 +4,8 @@
  * Input: "now" and "today" (the render's clock), integers and digit strings as Unix
  * seconds, crier's timestamps and ISO 8601 (core/datetime.h), and the loose forms people
  * type ("March 14, 2016", "14 Mar 2016 10:30", "Mon, 14 Mar 2016 10:00:00 +0000",
- * "03/14/2016"). Anything else comes out unchanged, as in Liquid. Output is always UTC.
+ * "14/03/2016", day first as Ruby reads it). Anything else comes out unchanged, as in
+ * Liquid. Output is always UTC.
  * The formatter is written here, not the C library's strftime, so the output never depends
  * on the process's locale or time zone.
  * Not here: time arithmetic (core/datetime.c).
@@ -167,9 +168,9 @@ static int parse_loose(const char *p, size_t n, cr_time_t now, cr_time_t *out)
                 seen = 1;
                 continue;
             }
-            if (i < n && (p[i] == '-' || p[i] == '/') && i + 1 < n && p[i + 1] >= '0' &&
-                p[i + 1] <= '9') {
-                /* y-m-d, y/m/d or m/d/y */
+            if (i < n && (p[i] == '-' || p[i] == '/' || p[i] == '.') && i + 1 < n &&
+                p[i + 1] >= '0' && p[i + 1] <= '9') {
+                /* y-m-d, y/m/d, or d/m/y, d.m.y, d-m-y as Ruby's Date._parse reads them */
                 char sep = p[i];
                 int a = v, bb, cc = -1, ka = k, kc = 0;
                 i++;
@@ -182,10 +183,10 @@ static int parse_loose(const char *p, size_t n, cr_time_t now, cr_time_t *out)
                     year = a;
                     mon = bb;
                     day = cc < 0 ? 1 : cc;
-                } else if (sep == '/' && kc) {
-                    mon = a;
-                    day = bb;
-                    year = kc == 2 ? (cc < 70 ? 2000 + cc : 1900 + cc) : cc;
+                } else if (kc) {
+                    day = a;
+                    mon = bb;
+                    year = kc <= 2 ? (cc >= 69 ? 1900 + cc : 2000 + cc) : cc;
                 } else {
                     return -1;
                 }
@@ -216,7 +217,7 @@ static int parse_loose(const char *p, size_t n, cr_time_t now, cr_time_t *out)
         } else if (day < 0 && v >= 1 && v <= 31 && (mon > 0 || nnum > 1)) {
             day = v;
         } else if (year < 0 && mon > 0 && day > 0) {
-            year = v < 70 ? 2000 + v : v < 100 ? 1900 + v : v;
+            year = v < 69 ? 2000 + v : v < 100 ? 1900 + v : v;
         } else {
             return -1;
         }
@@ -234,7 +235,8 @@ static int parse_loose(const char *p, size_t n, cr_time_t now, cr_time_t *out)
         mon = 1;
     if (day < 0)
         day = 1;
-    if (mon < 1 || mon > 12 || day < 1 || day > cr_days_in_month(year, mon))
+    /* Like Ruby's Time.local, a day past the month's end rolls over ("Feb 30" is Mar 1). */
+    if (mon < 1 || mon > 12 || day < 1 || day > 31)
         return -1;
     if (hour < 0)
         hour = 0;
@@ -301,12 +303,9 @@ static void put_str(struct cr_buf *b, const char *s, size_t n, int upper, int sw
             cr_buf_putc(b, flagpad == '0' ? '0' : ' ');
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (upper || swap) {
-            if (c >= 'a' && c <= 'z')
-                c = (char)(c - 32);
-            else if (swap && c >= 'A' && c <= 'Z')
-                c = (char)(c + 32);
-        }
+        /* Ruby: '^' upcases; '#' changes case, which for names means upcase too. */
+        if ((upper || swap) && c >= 'a' && c <= 'z')
+            c = (char)(c - 32);
         cr_buf_putc(b, c);
     }
 }
@@ -315,7 +314,7 @@ static void put_str(struct cr_buf *b, const char *s, size_t n, int upper, int sw
 static void iso_week(int64_t days, int *year, int *week)
 {
     struct cr_civil c;
-    int wday = (int)(((days % 7) + 11) % 7); /* Monday = 0 */
+    int wday = (int)(((days % 7) + 10) % 7); /* Monday = 0; 1970-01-01 was a Thursday */
     int64_t thursday = days - wday + 3, jan1;
     cr_time_to_civil(thursday * 86400 * CR_USEC_PER_SEC, &c);
     jan1 = cr_days_from_civil(c.year, 1, 1);
@@ -331,7 +330,7 @@ int cr__tstrftime(struct cr_buf *b, const char *fmt, size_t n, cr_time_t t)
     cr_time_to_civil(t, &c);
     secs = t >= 0 ? t / CR_USEC_PER_SEC : -((-t + CR_USEC_PER_SEC - 1) / CR_USEC_PER_SEC);
     days = cr_days_from_civil(c.year, c.month, c.day);
-    wday = (int)(((days % 7) + 11) % 7 + 1) % 7; /* Sunday = 0; 1970-01-01 was a Thursday */
+    wday = (int)(((days % 7) + 11) % 7); /* Sunday = 0; 1970-01-01 was a Thursday */
     yday = (int)(days - cr_days_from_civil(c.year, 1, 1));
     for (size_t i = 0; i < n && !b->err; i++) {
         size_t start = i;
