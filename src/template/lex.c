@@ -222,9 +222,6 @@ int cr__tlex_next(struct tlexer *lx, struct ttoken *tok, struct cr_err *err)
                 tok->kind = T_TAG;
                 if (split_tag(tok, mb, me, line, col, lx->file, err))
                     return err ? err->code : CR_ESYNTAX;
-                /* The markup of a tag ends at %}: trailing spaces are not part of it. */
-                while (tok->n && is_ws((unsigned char)tok->p[tok->n - 1]))
-                    tok->n--;
             }
         }
         advance(lx->p, close + 2, &lx->line, &lx->col);
