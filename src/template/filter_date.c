@@ -236,7 +236,7 @@ static int parse_loose(const char *p, size_t n, cr_time_t now, cr_time_t *out)
     if (day < 0)
         day = 1;
     /* Like Ruby's Time.local, a day past the month's end rolls over ("Feb 30" is Mar 1). */
-    if (mon < 1 || mon > 12 || day < 1 || day > 31)
+    if (mon < 1 || mon > 12 || day < 1 || day > 31 || year < 1 || year > 9999)
         return -1;
     if (hour < 0)
         hour = 0;

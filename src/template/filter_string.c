@@ -511,7 +511,7 @@ static int f_split(struct trender *r, const struct tfilter *f, struct tval *v,
 {
     const char *p, *sep;
     size_t n, sn, count = 0, i;
-    struct tarr *arr;
+    struct tarr *arr = NULL;
     (void)kw, (void)f;
     STR(v, p, n);
     STR(&a[0], sep, sn);

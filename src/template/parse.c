@@ -411,7 +411,13 @@ static int check_filter(struct pctx *pc, struct tfilter *f)
         snprintf(what, sizeof what, "unknown filter '%.*s'", (int)f->namelen, f->name);
         return perr(pc, CR_ESYNTAX, f->line, f->col, NULL, what);
     }
-    given = f->nargs + (f->nkw && !f->def->kw ? 1u : 0u);
+    if (f->nkw && !f->def->kw) {
+        snprintf(what, sizeof what, "filter '%s' takes no keyword argument", f->def->name);
+        snprintf(hint, sizeof hint, "'%.*s:' given", (int)(f->kw[0].namelen > 40 ? 40 : f->kw[0].namelen),
+                 f->kw[0].name);
+        return perr(pc, CR_ESYNTAX, f->line, f->col, hint, what);
+    }
+    given = f->nargs;
     if (given < f->def->min || given > f->def->max) {
         snprintf(what, sizeof what, "wrong number of arguments for filter '%s'", f->def->name);
         if (f->def->min == f->def->max)

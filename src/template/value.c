@@ -334,15 +334,45 @@ const char *cr__tv_kind_name(const struct tval *v)
 
 int cr__tfloat_digits(double d, char *digits, int *decpt)
 {
+    static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
     char buf[40], *e;
     int prec, n = 0;
     d = fabs(d);
-    for (prec = 1; prec <= 17; prec++) {
+    /* Fast path for prices and the like: if r / 10^k gives back d for a small k, then "r"
+     * with k decimals round-trips, and the smallest such k is the shortest form. Both r and
+     * 10^k are exact doubles, so the division is correctly rounded like strtod. */
+    if (d >= 1e-4 && d < 1e15) {
+        for (int k = 0; k < 9; k++) {
+            double m = d * p10[k];
+            int64_t r;
+            if (m >= 9e15)
+                break;
+            r = (int64_t)(m + 0.5);
+            if (r > 0 && (double)r / p10[k] == d) {
+                char tmp[24];
+                int len = 0;
+                while (r) {
+                    tmp[len++] = (char)('0' + (int)(r % 10));
+                    r /= 10;
+                }
+                *decpt = len - k;
+                while (len) /* reverse */
+                    digits[n++] = tmp[--len];
+                while (n > 1 && digits[n - 1] == '0')
+                    n--;
+                digits[n] = '\0';
+                return n;
+            }
+        }
+    }
+    /* A double whose shortest form has at most 15 digits prints that form at %.15e (DBL_DIG
+     * digits are always exact), padded with zeros: one try is enough for most values. */
+    for (prec = 15; prec <= 17; prec++) {
         snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
         if (strtod(buf, NULL) == d)
             break;
     }
-    /* buf is "D.DDDDe[+-]XX" (or "De[+-]XX" when prec is 1) */
+    /* buf is "D.DDDDe[+-]XX" */
     for (e = buf; *e && *e != 'e'; e++)
         if (*e >= '0' && *e <= '9')
             digits[n++] = *e;
@@ -499,9 +529,18 @@ int cr__tv_write(struct cr_buf *b, const struct tval *v)
         return b->err;
     case TV_BOOL:
         return v->u.b ? cr_buf_append(b, "true", 4) : cr_buf_append(b, "false", 5);
-    case TV_INT:
-        n = (size_t)snprintf(tmp, sizeof tmp, "%lld", (long long)v->u.i);
-        return cr_buf_append(b, tmp, n);
+    case TV_INT: {
+        /* By hand: integers are the most printed values and snprintf is slow. */
+        uint64_t u = v->u.i < 0 ? (uint64_t)0 - (uint64_t)v->u.i : (uint64_t)v->u.i;
+        char *p = tmp + sizeof tmp;
+        do {
+            *--p = (char)('0' + (int)(u % 10));
+            u /= 10;
+        } while (u);
+        if (v->u.i < 0)
+            *--p = '-';
+        return cr_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+    }
     case TV_FLOAT:
         n = cr__tfmt_float(v->u.f, tmp);
         return cr_buf_append(b, tmp, n);
