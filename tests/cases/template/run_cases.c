@@ -5,6 +5,9 @@
  * with the JSON context on a fixed clock, and compare the output (or the error message,
  * "!error ...") byte for byte. Prints each failure with both texts, then
  * "N passed, M failed"; exits 1 if any failed.
+ *
+ * With --markdown FILE.md it runs a document's examples instead: each ```liquid block is a
+ * template, a ```json block before it the context, the ```text block after it the output.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +136,67 @@ static void kase_reset(struct kase *k)
     k->nsnips = 0;
 }
 
+static int run_markdown(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    struct kase k;
+    struct cr_buf *sec = NULL;
+    int lineno = 0, passed = 0, failed = 0, examples = 0;
+    if (!f) {
+        perror(path);
+        return 2;
+    }
+    memset(&k, 0, sizeof k);
+    kase_reset(&k);
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (strncmp(line, "```", 3) == 0) {
+            if (sec) { /* closing fence */
+                trim_section(sec, 0);
+                if (sec == &k.out) {
+                    if (run(&k, path))
+                        passed++;
+                    else
+                        failed++;
+                    kase_reset(&k);
+                }
+                sec = NULL;
+            } else if (strcmp(line, "```json\n") == 0) {
+                cr_buf_reset(&k.ctx);
+                sec = &k.ctx;
+            } else if (strcmp(line, "```liquid\n") == 0) {
+                free(k.name);
+                k.name = malloc(32);
+                snprintf(k.name, 32, "example at line %d", lineno);
+                k.line = lineno;
+                cr_buf_reset(&k.tmpl);
+                sec = &k.tmpl;
+                examples++;
+            } else if (strcmp(line, "```text\n") == 0 && k.name) {
+                cr_buf_reset(&k.opts);
+                sec = &k.out;
+            } else {
+                sec = &k.opts; /* another language: read and dropped */
+                cr_buf_reset(&k.opts);
+            }
+            continue;
+        }
+        if (sec && sec != &k.opts)
+            cr_buf_append(sec, line, (size_t)len);
+    }
+    free(line);
+    fclose(f);
+    kase_reset(&k);
+    printf("%d passed, %d failed\n", passed, failed);
+    if (passed + failed != examples)
+        fprintf(stderr, "%s: %d liquid examples without a text block\n", path,
+                examples - passed - failed);
+    return failed || !passed || passed + failed != examples ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     FILE *f;
@@ -144,8 +208,10 @@ int main(int argc, char **argv)
     char *snipname = NULL;
     int raw = 0, passed = 0, failed = 0, lineno = 0, have = 0;
 
+    if (argc == 3 && strcmp(argv[1], "--markdown") == 0)
+        return run_markdown(argv[2]);
     if (argc != 2) {
-        fprintf(stderr, "usage: template_cases FILE.case\n");
+        fprintf(stderr, "usage: template_cases FILE.case | --markdown FILE.md\n");
         return 2;
     }
     f = fopen(argv[1], "r");
