@@ -8,6 +8,7 @@
  */
 #include "template/template_int.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,7 +368,7 @@ int cr__tfloat_digits(double d, char *digits, int *decpt)
     }
     /* A double whose shortest form has at most 15 digits prints that form at %.15e (DBL_DIG
      * digits are always exact), padded with zeros: one try is enough for most values. */
-    for (prec = 15; prec <= 17; prec++) {
+    for (prec = d < DBL_MIN ? 1 : 15; prec <= 17; prec++) { /* subnormals: fewer bits */
         snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
         if (strtod(buf, NULL) == d)
             break;

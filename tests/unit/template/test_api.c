@@ -17,6 +17,87 @@
 #include "template/template.h"
 #include "testdb.h"
 
+/* Internal (value.c): Ruby's Float#to_s. */
+size_t cr__tfmt_float(double d, char *out);
+
+/* The shortest digits by brute force: the first precision whose %e round-trips. */
+static void shortest(double d, char *out)
+{
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    strcpy(out, buf);
+}
+
+static void test_float_format(void **state)
+{
+    static const double fixed[] = {0.1, 29.9, 59.5, 1e15, 1e16, 123456.789, 0.0001, 1e-5,
+                                   2.675, 1.005, 5e-324, 1.7976931348623157e308, 0.3,
+                                   100.0, 3.3333333333333335, 9007199254740993.0};
+    char got[40], want[40];
+    unsigned seed = 12345;
+    (void)state;
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed + 20000; i++) {
+        double d;
+        if (i < sizeof fixed / sizeof *fixed) {
+            d = fixed[i];
+        } else if (i % 2) {
+            seed = seed * 1103515245u + 12345u;
+            d = (double)(seed % 10000000) / 100.0; /* prices */
+        } else {
+            uint64_t bits = 0;
+            for (int k = 0; k < 4; k++) {
+                seed = seed * 1103515245u + 12345u;
+                bits = (bits << 16) | ((seed >> 8) & 0xFFFF);
+            }
+            memcpy(&d, &bits, sizeof d);
+            if (d != d || d - d != 0)
+                continue; /* NaN, infinities */
+        }
+        cr__tfmt_float(d, got);
+        assert_true(strtod(got, NULL) == d);
+        /* same number of significant digits as the brute-force shortest form */
+        shortest(d < 0 ? -d : d, want);
+        {
+            int gd = 0, wd = 0;
+            const char *p;
+            for (p = got; *p && *p != 'e'; p++)
+                gd += *p >= '0' && *p <= '9';
+            for (p = want; *p && *p != 'e'; p++)
+                wd += *p >= '0' && *p <= '9';
+            /* got may add "0." or ".0" zeros; compare without leading/trailing zeros */
+            {
+                char a[40], b[40];
+                int na = 0, nb = 0;
+                for (p = got; *p && *p != 'e'; p++)
+                    if (*p >= '0' && *p <= '9')
+                        a[na++] = *p;
+                for (p = want; *p && *p != 'e'; p++)
+                    if (*p >= '0' && *p <= '9')
+                        b[nb++] = *p;
+                while (na > 1 && a[na - 1] == '0')
+                    na--;
+                while (nb > 1 && b[nb - 1] == '0')
+                    nb--;
+                {
+                    int sa = 0, sb = 0;
+                    while (sa < na - 1 && a[sa] == '0')
+                        sa++;
+                    while (sb < nb - 1 && b[sb] == '0')
+                        sb++;
+                    if (na - sa != nb - sb || memcmp(a + sa, b + sb, (size_t)(na - sa)) != 0)
+                        fail_msg("%.17g printed %s, shortest is %s", d, got, want);
+                }
+            }
+            (void)gd;
+            (void)wd;
+        }
+    }
+}
+
 static struct cr_template *compile(const char *src, const struct cr_template_opts *o)
 {
     struct cr_template *t = NULL;
@@ -366,7 +447,7 @@ int run_api_tests(void)
         cmocka_unit_test(test_strict),         cmocka_unit_test(test_json_object_vars),
         cmocka_unit_test(test_clock),          cmocka_unit_test(test_limits),
         cmocka_unit_test(test_threads),        cmocka_unit_test(test_snippet_dir),
-        cmocka_unit_test(test_snippet_store),
+        cmocka_unit_test(test_snippet_store),  cmocka_unit_test(test_float_format),
     };
     return cmocka_run_group_tests_name("template api", tests, NULL, NULL);
 }
