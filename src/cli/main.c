@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"address", cmd_address, "check and normalise an address (phone number)"},
     {"clock", cmd_clock, "show, set, advance the virtual clock, or go back to real time"},
     {"config", cmd_config, "show and set stored settings"},
+    {"template", cmd_template, "render a template (and, later, add and list them)"},
     {"demo", cmd_demo, "generate sample data"},
 };
 
