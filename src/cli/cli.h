@@ -58,6 +58,7 @@ int cmd_schema(struct cli *c, struct cli_args *a);
 int cmd_address(struct cli *c, struct cli_args *a);
 int cmd_config(struct cli *c, struct cli_args *a);
 int cmd_template(struct cli *c, struct cli_args *a);
+int cmd_query(struct cli *c, struct cli_args *a);
 int cmd_demo(struct cli *c, struct cli_args *a);
 
 #endif
