@@ -214,7 +214,7 @@ extern "C" int cr_phone_normalize(const char *in, size_t n, const char *region, 
         }
     }
     if (i == n && nd >= 4) {
-        if (plus) {
+        if (plus && digits[0] != '0') {
             /* Codes are prefix-free: the first known one is the number's code, and Parse()
              * reads the rest with the rules of the code's main region. */
             for (size_t cclen = 1; cclen <= 3 && cclen < nd; cclen++) {
@@ -233,7 +233,7 @@ extern "C" int cr_phone_normalize(const char *in, size_t n, const char *region, 
                     return 0;
                 break;
             }
-        } else if (region && region[0]) {
+        } else if (!plus && region && region[0]) {
             /* A national number: it starts with its region's trunk prefix (when the region
              * has one), and neither with the region's international prefix nor with its
              * country code (Parse() may read "33 6…" in France as "+33 6…"). */
