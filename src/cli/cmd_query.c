@@ -58,9 +58,6 @@ int cmd_query(struct cli *c, struct cli_args *a)
         return cli_error_err(&err);
     if ((rc = cli_open_store(c, 0)))
         return rc;
-    if (cr_store_dialect(c->store) == CR_DIALECT_SQLITE &&
-        cr_store_exec(c->store, "PRAGMA cache_size = -2000", &err))
-        cr_err_clear(&err); /* only slower without it */
     opts.clock = &c->clock;
     if (cr_query_compile_store(c->store, src, strlen(src), &opts, &q, &err))
         return err.line ? compile_error(src, &err) : cli_error_err(&err);

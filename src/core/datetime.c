@@ -46,7 +46,9 @@ int cr_days_in_month(int y, int m)
 
 cr_time_t cr_time_from_civil(const struct cr_civil *c)
 {
-    int64_t days = cr_days_from_civil(c->year, c->month, c->day);
+    /* Years beyond 0..9999 would overflow the microsecond count: they saturate. */
+    int year = c->year < 0 ? 0 : c->year > 9999 ? 9999 : c->year;
+    int64_t days = cr_days_from_civil(year, c->month, c->day);
     return ((days * 86400 + c->hour * 3600 + c->min * 60 + c->sec) * CR_USEC_PER_SEC) + c->usec;
 }
 
@@ -246,8 +248,8 @@ int cr_duration_parse(const char *s, size_t n, int64_t *usec, struct cr_err *err
         if (!isdigit((unsigned char)*p))
             goto bad;
         while (p < end && isdigit((unsigned char)*p)) {
-            if (v > INT64_C(100000000))
-                return cr_err_set(err, CR_ETOOBIG, "duration '%.*s' is too long", (int)n, s);
+            if (v > CR_DURATION_MAX / CR_USEC_PER_SEC)
+                goto too_long;
             v = v * 10 + (*p++ - '0');
         }
         while (p < end && *p == ' ')
@@ -261,13 +263,16 @@ int cr_duration_parse(const char *s, size_t n, int64_t *usec, struct cr_err *err
                 strncasecmp(u, duration_units[i].name, ulen) == 0)
                 break;
         if (i == sizeof duration_units / sizeof *duration_units) {
-            if (ulen >= 2 && (strncasecmp(u, "mon", 3) == 0 || tolower((unsigned char)*u) == 'y'))
+            if ((ulen >= 3 && strncasecmp(u, "mon", 3) == 0) ||
+                (ulen >= 1 && tolower((unsigned char)*u) == 'y'))
                 return cr_err_set(err, CR_ESYNTAX,
                                   "bad duration '%.*s' (months and years vary in length; use "
                                   "days or a date)",
                                   (int)n, s);
             goto bad;
         }
+        if (v > (CR_DURATION_MAX - total) / duration_units[i].usec)
+            goto too_long;
         total += v * duration_units[i].usec;
         parts++;
         while (p < end && (isspace((unsigned char)*p) || *p == ','))
@@ -277,6 +282,9 @@ int cr_duration_parse(const char *s, size_t n, int64_t *usec, struct cr_err *err
         goto bad;
     *usec = total;
     return 0;
+too_long:
+    return cr_err_set(err, CR_ETOOBIG, "duration '%.*s' is too long (at most 100 years)",
+                      (int)(n > 64 ? 64 : n), s);
 bad:
     return cr_err_set(err, CR_ESYNTAX,
                       "bad duration '%.*s' (expected a number and a unit: 30s, 15m, 12h, 3d, 2w)",

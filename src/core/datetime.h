@@ -18,6 +18,8 @@ typedef int64_t cr_time_t; /* microseconds since 1970-01-01T00:00:00Z */
 
 #define CR_USEC_PER_SEC INT64_C(1000000)
 #define CR_TIME_BUFSZ 40
+/* Durations longer than 100 years are refused (CR_ETOOBIG). */
+#define CR_DURATION_MAX (INT64_C(36525) * 86400 * CR_USEC_PER_SEC)
 
 struct cr_civil {
     int year, month, day, hour, min, sec, usec;
@@ -27,6 +29,7 @@ struct cr_civil {
 int64_t cr_days_from_civil(int y, int m, int d);
 void cr_civil_from_days(int64_t z, int *y, int *m, int *d);
 int cr_days_in_month(int y, int m);
+/* Years outside 0..9999 saturate to those bounds (the microsecond count must not overflow). */
 cr_time_t cr_time_from_civil(const struct cr_civil *c);
 void cr_time_to_civil(cr_time_t t, struct cr_civil *c);
 

@@ -709,7 +709,7 @@ static int run_pipeline(struct profile_import *pi, struct cr_import_result *res,
         rc = cr_store_commit(pi->s, err);
     cr_log_debug("import: committed");
     if (cr_store_dialect(pi->s) == CR_DIALECT_SQLITE &&
-        cr_store_exec(pi->s, "PRAGMA cache_size = -65536", NULL))
+        cr_store_exec(pi->s, "PRAGMA cache_size = -2000", NULL))
         cr_log_debug("could not restore the page cache size");
     if (journal_switched) {
         char *mode = NULL;

@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "query/casefold.h"
+#include "core/casefold.h"
 
 #define MAX_SQL (16 * 1024 * 1024)
 

@@ -22,6 +22,9 @@ static const struct migration migrations[] = {
     {1, "data model",
 #include "store/schema_v1.inc"
     },
+    {2, "filter indexes",
+#include "store/schema_v2.inc"
+    },
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 

@@ -62,7 +62,7 @@ static int sqlite_open(struct cr_store *s, const char *url, struct cr_err *err)
     s->conn = db;
     rc = sqlite3_exec(db,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                      "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
+                      "PRAGMA foreign_keys=ON; "
                       "PRAGMA temp_store=MEMORY; PRAGMA threads=2;",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {

@@ -27,7 +27,7 @@
 #include "core/buf.h"
 #include "core/datetime.h"
 #include "core/utf8.h"
-#include "query/casefold.h"
+#include "core/casefold.h"
 
 /* cr_age_years(date_text, today_text): whole years between a date and today, as
  * PostgreSQL's date_part('year', age(today, d)) gives. */

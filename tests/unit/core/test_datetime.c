@@ -80,7 +80,8 @@ static void test_durations(void **state)
         {"2w", 14 * 86400},  {"1d12h", 36 * 3600},    {"30 days", 30 * 86400}, {"1 hour 30 minutes", 5400},
         {"0s", 0},
     };
-    static const char *const bad[] = {"", "3", "d", "3x", "1 month", "2y", "-3d", "3d 4"};
+    static const char *const bad[] = {"", "3", "d", "3x", "1 month", "2y", "-3d", "3d 4",
+                                      "0mO", "99999999999w", "36600d", "36500d 36500d"};
     char buf[CR_TIME_BUFSZ];
     (void)state;
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/mem.h"
-#include "query/casefold.h"
+#include "core/casefold.h"
 #include "query/query_int.h"
 
 /* The parse tree of src as an S-expression (names unresolved), or "!" + the error. */

@@ -5,7 +5,7 @@
  * fold to two characters ('ß'), or whose mapping depends on the language (Turkish 'İ', 'ı'),
  * are left alone, so each mapping is reversible and PostgreSQL's translate() can apply it.
  */
-#include "query/casefold.h"
+#include "core/casefold.h"
 
 #include "core/utf8.h"
 
