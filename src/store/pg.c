@@ -4,11 +4,10 @@
  * Parameters travel as text with server-inferred types; results come back as text. A statement
  * runs with PQexecParams the first time and is prepared on the server only when it runs again,
  * so one-shot statements cost one round trip and loops reuse a plan. Sessions use UTC and
- * UTF-8 whatever the server's defaults.
+ * UTF-8 whatever the server's defaults. libpq is loaded on first use (pq_load.h).
  */
 #include "store/store_int.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "store/pq_load.h"
 
 struct pg_stmt {
     char name[32];
@@ -63,8 +63,12 @@ static void pg_notice(void *arg, const char *message)
 
 static int pg_open(struct cr_store *s, const char *url, struct cr_err *err)
 {
-    PGconn *c = PQconnectdb(url);
+    PGconn *c;
     PGresult *r;
+    int rc = cr__pq_load(err);
+    if (rc)
+        return rc;
+    c = PQconnectdb(url);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         const char *m = c ? PQerrorMessage(c) : "out of memory";
         size_t n = strlen(m);
