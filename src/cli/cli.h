@@ -60,5 +60,6 @@ int cmd_config(struct cli *c, struct cli_args *a);
 int cmd_template(struct cli *c, struct cli_args *a);
 int cmd_query(struct cli *c, struct cli_args *a);
 int cmd_demo(struct cli *c, struct cli_args *a);
+int cmd_campaign(struct cli *c, struct cli_args *a);
 
 #endif

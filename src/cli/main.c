@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"clock", cmd_clock, "show, set, advance the virtual clock, or go back to real time"},
     {"config", cmd_config, "show and set stored settings"},
     {"template", cmd_template, "render a template (and, later, add and list them)"},
+    {"campaign", cmd_campaign, "add, list, show and close campaigns"},
     {"demo", cmd_demo, "generate sample data"},
 };
 
