@@ -60,6 +60,8 @@ int cmd_config(struct cli *c, struct cli_args *a);
 int cmd_template(struct cli *c, struct cli_args *a);
 int cmd_query(struct cli *c, struct cli_args *a);
 int cmd_demo(struct cli *c, struct cli_args *a);
+int cmd_workflow(struct cli *c, struct cli_args *a);
+int cmd_engine(struct cli *c, struct cli_args *a);
 int cmd_campaign(struct cli *c, struct cli_args *a);
 
 #endif

@@ -26,6 +26,8 @@ static const struct command commands[] = {
     {"config", cmd_config, "show and set stored settings"},
     {"template", cmd_template, "render a template (and, later, add and list them)"},
     {"campaign", cmd_campaign, "add, list, show and close campaigns"},
+    {"workflow", cmd_workflow, "validate, add, start, pause, resume, stop workflows; run status"},
+    {"engine", cmd_engine, "run the activities that are due"},
     {"demo", cmd_demo, "generate sample data"},
 };
 

@@ -25,6 +25,9 @@ static const struct migration migrations[] = {
     {2, "filter indexes",
 #include "store/schema_v2.inc"
     },
+    {3, "workflow execution",
+#include "store/schema_v3.inc"
+    },
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 
