@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign/campaign.h"
 #include "core/mem.h"
 #include "core/yaml_json.h"
 
@@ -594,8 +595,10 @@ int cr_wf_def_from_json(json_t *root, struct cr_wf_def **out, struct cr_wf_probl
     if (!d->name || !id_ok(d->name))
         cr_wf_problems_add(p, NULL, "name", "a workflow needs a name of 1 to 63 letters, "
                            "digits, '_' or '-'");
-    if ((v = json_object_get(root, "campaign")) && !json_is_string(v))
-        cr_wf_problems_add(p, NULL, "campaign", "campaign must be a campaign's name");
+    if ((v = json_object_get(root, "campaign")) &&
+        (!json_is_string(v) || !cr_campaign_name_ok(json_string_value(v))))
+        cr_wf_problems_add(p, NULL, "campaign", "campaign must be a campaign's name (1 to 100 "
+                           "letters, digits, '.', '_' or '-', starting with a letter or digit)");
     if ((v = json_object_get(root, "variables")) && !json_is_object(v))
         cr_wf_problems_add(p, NULL, "variables", "variables must be an object");
     json_t *acts = json_object_get(root, "activities");

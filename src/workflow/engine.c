@@ -209,14 +209,14 @@ int cr_wf_save(struct cr_store *s, struct cr_clock *clock, const struct cr_wf_de
         goto out;
     if (rc == 0) {
         rc = cr_store_query_int64(s, err, workflow_id,
-                                  "INSERT INTO workflow (name, label, campaign_id, definition, "
-                                  "version, status, created_at, updated_at) "
-                                  "VALUES (?, ?, ?, ?, 1, 'draft', ?, ?) RETURNING id",
-                                  "ssisss", d->name, d->label, campaign, text, ts, ts);
+                                  "INSERT INTO workflow (name, label, definition, version, "
+                                  "status, created_at, updated_at) "
+                                  "VALUES (?, ?, ?, 1, 'draft', ?, ?) RETURNING id",
+                                  "sssss", d->name, d->label, text, ts, ts);
         rc = rc < 0 ? rc : 0;
-        if (!rc && !campaign)
-            rc = cr_store_run(s, err, "UPDATE workflow SET campaign_id = NULL WHERE id = ?", "i",
-                              *workflow_id);
+        if (!rc && campaign)
+            rc = cr_store_run(s, err, "UPDATE workflow SET campaign_id = ? WHERE id = ?", "ii",
+                              campaign, *workflow_id);
         goto out;
     }
     if ((rc = cr_store_query_text(s, err, &old, "SELECT definition FROM workflow WHERE id = ?",
@@ -226,11 +226,11 @@ int cr_wf_save(struct cr_store *s, struct cr_clock *clock, const struct cr_wf_de
     if (!old || strcmp(old, text) != 0)
         rc = cr_store_run(s, err,
                           "UPDATE workflow SET definition = ?, version = version + 1, label = ?, "
-                          "campaign_id = ?, updated_at = ? WHERE id = ?",
-                          "ssisi", text, d->label, campaign, ts, *workflow_id);
-    if (!rc && !campaign)
-        rc = cr_store_run(s, err, "UPDATE workflow SET campaign_id = NULL WHERE id = ?", "i",
-                          *workflow_id);
+                          "campaign_id = NULL, updated_at = ? WHERE id = ?",
+                          "sssi", text, d->label, ts, *workflow_id);
+    if (!rc && campaign)
+        rc = cr_store_run(s, err, "UPDATE workflow SET campaign_id = ? WHERE id = ?", "ii",
+                          campaign, *workflow_id);
 out:
     free(old);
     free(text);

@@ -42,7 +42,7 @@ int cr__wf_list_update(struct cr__wf_exec *x)
     else
         rc = cr_store_run(x->s, x->err,
                           "INSERT INTO list_member (list_id, profile_id, added_at) "
-                          "SELECT DISTINCT ?, profile_id, ? FROM population_member "
+                          "SELECT CAST(? AS BIGINT), profile_id, ? FROM population_member "
                           "WHERE population_id = ? ON CONFLICT DO NOTHING",
                           "isi", list_id, ts, x->in[0].pop);
     if (rc || (rc = cr_store_run(x->s, x->err, "UPDATE list SET updated_at = ? WHERE id = ?",
