@@ -112,7 +112,7 @@ def test_validate_reports_every_problem(c):
 def test_examples_are_valid(c):
     setup(c, profiles=10)
     for f in ["seed-001-cross-channel.json", "seed-003-push-cross-channel.json",
-              "seed-003-push-cross-channel.yaml"]:
+              "seed-003-push-cross-channel.yaml", "gold-segments.json"]:
         out, _ = c.run("workflow", "validate", os.path.join(EXAMPLES, f))
         expect("valid" in out, out)
     # the YAML file is the same document as the JSON one
