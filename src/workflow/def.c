@@ -428,7 +428,24 @@ static void read_transitions(struct cr_wf_def *d, json_t *arr, struct cr_wf_prob
     }
 }
 
-/* Topological order (Kahn); what is left over sits on a cycle. */
+/* Is there a path of transitions from a to b? seen has one flag per activity. */
+static int reaches(const struct cr_wf_def *d, size_t a, size_t b, unsigned char *seen)
+{
+    for (size_t j = 0; j < d->acts[a].nout; j++) {
+        size_t to = d->trans[d->acts[a].out[j]].to;
+        if (to == b)
+            return 1;
+        if (!seen[to]) {
+            seen[to] = 1;
+            if (reaches(d, to, b, seen))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Topological order (Kahn); what is left over sits on a cycle or after one, and only the
+ * activities that lead back to themselves are named. */
 static void order_graph(struct cr_wf_def *d, struct cr_wf_problems *p)
 {
     size_t *indeg = cr_xcalloc(d->nacts + 1, sizeof *indeg), n = 0, i, j;
@@ -444,10 +461,16 @@ static void order_graph(struct cr_wf_def *d, struct cr_wf_problems *p)
                 d->order[n++] = to;
         }
     }
-    for (i = 0; i < d->nacts; i++)
-        if (indeg[i] > 0)
+    unsigned char *seen = cr_xcalloc(d->nacts + 1, 1);
+    for (i = 0; i < d->nacts; i++) {
+        if (indeg[i] == 0)
+            continue;
+        memset(seen, 0, d->nacts + 1);
+        if (reaches(d, i, i, seen))
             cr_wf_problems_add(p, d->acts[i].id, "transitions",
                                "activity '%s' is on a cycle of transitions", d->acts[i].id);
+    }
+    free(seen);
     free(indeg);
 }
 
