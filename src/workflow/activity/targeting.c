@@ -124,7 +124,7 @@ int cr__wf_split(struct cr__wf_exec *x)
             goto next;
         cr_buf_printf(&sql, "INSERT INTO population_member (population_id, item_id, profile_id)"
                             " SELECT CAST(? AS BIGINT), m.item_id, m.profile_id FROM %s WHERE m.population_id = ?",
-                      q.where ? cr__wf_members_from(flow) : "population_member m");
+                      q.where || order ? cr__wf_members_from(flow) : "population_member m");
         pre[npre++] = in;
         for (j = 0; !overlap && j < i; j++) {
             cr_buf_puts(&sql, " AND NOT EXISTS (SELECT 1 FROM population_member x WHERE "
