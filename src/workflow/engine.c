@@ -174,7 +174,8 @@ int cr__wf_route(struct cr__wf_exec *x, int64_t run_id, const char *output, int6
             (rc = deliver(x, run_id, t, pop, count)))
             return rc;
     }
-    return 0;
+    /* a run of its own (a scheduler's fire) that received nothing has nothing to do */
+    return run_id != x->run_id ? maybe_finish(x, run_id) : 0;
 }
 
 int cr__wf_child_run(struct cr__wf_exec *x, const char *cause, int64_t *run_id)
