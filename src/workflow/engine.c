@@ -468,6 +468,18 @@ int cr_wf_engine_step(struct cr_store *s, struct cr_clock *clock, int *did, stru
         x.campaign_id = cr_stmt_is_null(st, 9) ? 0 : cr_stmt_int64(st, 9);
     }
     cr_stmt_free(st);
+    if (rc == 1 && cr_store_dialect(s) == CR_DIALECT_POSTGRES) {
+        /* Steps of one run take turns: a join's inputs and the run's end are decided by
+         * reading what the run's other steps wrote, which concurrent transactions would not
+         * see. The run may have been paused or stopped while this one waited. */
+        char *run_status = NULL;
+        rc = cr_store_query_text(s, err, &run_status,
+                                 "SELECT status FROM workflow_run WHERE id = ? FOR UPDATE", "i",
+                                 x.run_id);
+        if (rc == 1)
+            rc = run_status && strcmp(run_status, "running") == 0;
+        free(run_status);
+    }
     if (rc <= 0) {
         if (rc < 0)
             goto fail;
