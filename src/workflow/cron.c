@@ -22,9 +22,9 @@
 #include "workflow/cron.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +37,9 @@
 #define TZ_DIR "/usr/share/zoneinfo"
 #define TZ_NAME_MAX 255
 #define TZ_FILE_MAX (1024 * 1024)
-#define MAX_ABS_OFFSET (26 * 3600) /* RFC 8536: -89999..93599 */
-#define MIN_SEC (INT64_C(-719162) * 86400)                /* 0001-01-01T00:00:00Z */
-#define MAX_SEC (INT64_C(2932896) * 86400 - 1)            /* 9999-12-31T23:59:59Z */
+#define MAX_ABS_OFFSET (26 * 3600) /* offsets are refused from there (RFC 8536: -89999..93599) */
+#define MIN_SEC (INT64_C(-719162) * 86400)     /* 0001-01-01T00:00:00Z */
+#define MAX_SEC (INT64_C(2932897) * 86400 - 1) /* 9999-12-31T23:59:59Z */
 #define NONE INT64_MIN
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -115,8 +115,8 @@ static int parse_value(const struct field_ctx *f, const char **p, const char *en
         while (q < end && isalnum((unsigned char)*q))
             q++;
         if (!names)
-            return field_err(f, "expected a number, found '%.*s'",
-                             (int)(q - s > 20 ? 20 : q - s), s);
+            return field_err(f, "expected a number, found '%.*s'", (int)(q - s > 20 ? 20 : q - s),
+                             s);
         if (q - s == 3)
             for (int i = 0; i < count; i++)
                 if (strncasecmp(s, names[i], 3) == 0) {
@@ -126,8 +126,7 @@ static int parse_value(const struct field_ctx *f, const char **p, const char *en
                     return 0;
                 }
         return field_err(f, "unknown %s name '%.*s' (%s)", f->field == 3 ? "month" : "day",
-                         (int)(q - s > 20 ? 20 : q - s), s,
-                         f->field == 3 ? "JAN-DEC" : "SUN-SAT");
+                         (int)(q - s > 20 ? 20 : q - s), s, f->field == 3 ? "JAN-DEC" : "SUN-SAT");
     }
     if (q >= end)
         return field_err(f, "expected a number%s", f->field >= 3 ? " or a name" : "");
@@ -169,8 +168,7 @@ static int parse_item(const struct field_ctx *f, const char *s, const char *end,
         const char *st = ++p;
         long n = 0;
         if (!range)
-            return field_err(f, "a step needs a range or *: write %d-%d/... for %d/...", a, hi,
-                             a);
+            return field_err(f, "a step needs a range or *: write %d-%d/... for %d/...", a, hi, a);
         while (p < end && isdigit((unsigned char)*p)) {
             if (n < 1000000)
                 n = n * 10 + (*p - '0');
@@ -215,8 +213,8 @@ static int is_blank(char c)
 static const struct {
     const char *name, *expansion;
 } macros[] = {
-    {"@yearly", "0 0 1 1 *"},  {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-    {"@weekly", "0 0 * * 0"},  {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+    {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+    {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
     {"@hourly", "0 * * * *"},
 };
 
@@ -250,10 +248,17 @@ int cr_cron_parse_into(const char *expr, struct cr_cron *out, struct cr_err *err
                                      "unexpected text after %s", macros[i].name);
                 return cr_cron_parse_into(macros[i].expansion, out, NULL);
             }
-        return cr_err_at(err, CR_ESYNTAX, 1, clamp_col(w - expr),
-                         "unknown cron macro '%.*s' (@yearly @annually @monthly @weekly @daily "
-                         "@midnight @hourly)",
-                         (int)(n > 20 ? 20 : n), w);
+        {
+            char shown[24];
+            size_t k = 0;
+            for (; k < n && k < 20; k++)
+                shown[k] = w[k] > 0x20 && w[k] < 0x7f && w[k] != '\'' ? w[k] : '?';
+            shown[k] = '\0';
+            return cr_err_at(err, CR_ESYNTAX, 1, clamp_col(w - expr),
+                             "unknown cron macro '%s' (@yearly @annually @monthly @weekly @daily "
+                             "@midnight @hourly)",
+                             shown);
+        }
     }
     while (*p) {
         const char *start = p;
@@ -329,11 +334,11 @@ struct tz_rule_date {
 };
 
 struct cr_tz {
-    int64_t *at;   /* instants (s) where the offset changes, increasing */
-    int32_t *off;  /* offset (s east) from at[i] on */
+    int64_t *at;  /* instants (s) where the offset changes, increasing */
+    int32_t *off; /* offset (s east) from at[i] on */
     size_t n;
-    int32_t off0;  /* before at[0] */
-    int has_rule;  /* the footer rule applies from rule_from on */
+    int32_t off0; /* before at[0] */
+    int has_rule; /* the footer rule applies from rule_from on */
     int64_t rule_from;
     int has_dst;
     int32_t std_off, dst_off;
@@ -344,7 +349,8 @@ struct cr_tz {
 };
 
 static const struct cr_tz utc_zone = {
-    .offsets = {0}, .noffsets = 1,
+    .offsets = {0},
+    .noffsets = 1,
 };
 
 static int is_leap(int64_t y)
@@ -500,7 +506,7 @@ static int tzs_name(const char **pp)
         s = ++p;
         while (isalnum((unsigned char)*p) || *p == '+' || *p == '-')
             p++;
-        if (*p != '>' || p - s < 1)
+        if (*p != '>' || p - s < 3)
             return -1;
         *pp = p + 1;
         return 0;
@@ -508,7 +514,7 @@ static int tzs_name(const char **pp)
     s = p;
     while (isalpha((unsigned char)*p))
         p++;
-    if (p - s < 1)
+    if (p - s < 3)
         return -1;
     *pp = p;
     return 0;
@@ -575,8 +581,8 @@ static int tzs_date(const char **pp, struct tz_rule_date *d)
     } else if (*p == 'M') {
         p++;
         d->kind = 'M';
-        if (tzs_num(&p, 1, 12, &d->a) || *p++ != '.' || tzs_num(&p, 1, 5, &d->b) ||
-            *p++ != '.' || tzs_num(&p, 0, 6, &d->c))
+        if (tzs_num(&p, 1, 12, &d->a) || *p++ != '.' || tzs_num(&p, 1, 5, &d->b) || *p++ != '.' ||
+            tzs_num(&p, 0, 6, &d->c))
             return -1;
     } else {
         d->kind = 'D';
@@ -922,12 +928,10 @@ int cr_tz_from_local_tz(const struct cr_tz *tz, const struct cr_civil *c, cr_tim
 {
     int64_t l;
     if (c->year < 1 || c->year > 9999 || c->month < 1 || c->month > 12 || c->day < 1 ||
-        c->day > cr_days_in_month(c->year, c->month) || c->hour < 0 || c->hour > 23 ||
-        c->min < 0 || c->min > 59 || c->sec < 0 || c->sec > 59 || c->usec < 0 ||
-        c->usec > 999999)
-        return cr_err_set(err, CR_EINVAL,
-                          "invalid local time %04d-%02d-%02d %02d:%02d:%02d.%06d", c->year,
-                          c->month, c->day, c->hour, c->min, c->sec, c->usec);
+        c->day > cr_days_in_month(c->year, c->month) || c->hour < 0 || c->hour > 23 || c->min < 0 ||
+        c->min > 59 || c->sec < 0 || c->sec > 59 || c->usec < 0 || c->usec > 999999)
+        return cr_err_set(err, CR_EINVAL, "invalid local time %04d-%02d-%02d %02d:%02d:%02d.%06d",
+                          c->year, c->month, c->day, c->hour, c->min, c->sec, c->usec);
     l = cr_days_from_civil(c->year, c->month, c->day) * 86400 + c->hour * 3600 + c->min * 60 +
         c->sec;
     *out = zone_from_local(tz, l) * CR_USEC_PER_SEC + c->usec;
@@ -1021,6 +1025,13 @@ int cr_cron_next_tz(const struct cr_cron *c, const struct cr_tz *z, cr_time_t af
     limit = t + (int64_t)CR_CRON_HORIZON_DAYS * 86400;
     if (limit > MAX_SEC + 1)
         limit = MAX_SEC + 1;
+    if (fixed && t < limit) { /* t may be the end of a gap: the loop below sees later ones */
+        int32_t before = zone_offset(z, t - 1), off = zone_offset(z, t);
+        if (off > before && match_from(c, t + before, t + off) != NONE) {
+            *next = t * CR_USEC_PER_SEC;
+            return 0;
+        }
+    }
     while (t < limit) {
         int32_t off = zone_offset(z, t), off2;
         int64_t end = zone_next_change(z, t, limit), l = t + off;

@@ -13,7 +13,8 @@
  * everything `*\/15` or over a range `10-50/10` (in this file `*\/` stands for star-slash,
  * which would end the comment). Names are 3 letters, any case, and may be range ends
  * ("MON-FRI"; "FRI-SUN" ends on Sunday 7); steps are numbers. A reversed range ("5-1"), a step
- * on a single value ("5/15": write "5-59/15") and a zero step are refused. Spaces or tabs
+ * on a single value ("5/15": write "5-59/15"), a zero step and a step beyond the field's
+ * maximum ("*\/60") are refused. Spaces or tabs
  * separate the fields. Macros: @yearly = @annually = "0 0 1 1 *", @monthly = "0 0 1 * *",
  * @weekly = "0 0 * * 0", @daily = @midnight = "0 0 * * *", @hourly = "0 * * * *" (any case;
  * @reboot has no meaning here and is refused).
@@ -26,7 +27,8 @@
  * Time zones come from the system tz database (/usr/share/zoneinfo, Debian package tzdata),
  * read by crier's own TZif reader (see cron.c for why not TZ/tzset). NULL, "" and "UTC" are
  * UTC without reading any file. Names are checked before the file system is touched: at most
- * 255 characters from [A-Za-z0-9_+-/], no "..", no leading "/".
+ * 255 characters from [A-Za-z0-9_+-/], no "..", no leading "/" (symbolic links inside the
+ * zone folder, such as US/Eastern, are the system's and are followed).
  *
  * Daylight saving time, as cronie (Vixie cron's heir on Linux) handles it. A job is
  * "fixed-time" unless its minute or hour field starts with `*` (then it is a "wildcard" job:
@@ -34,7 +36,8 @@
  *  - a local time that does not exist (spring forward, Paris 2026-03-29 02:00-02:59): a
  *    fixed-time job due then fires once, at the first instant after the gap (03:00 CEST, i.e.
  *    the transition instant); several due times in the same gap make one firing. Wildcard jobs
- *    just skip the missing times (their next due time after the gap comes soon anyway).
+ *    just skip the missing times ("30 * * * *" next fires at 03:30; "*\/15 2 * * *" not at
+ *    all that day).
  *  - a local time that happens twice (fall back, Paris 2026-10-25 02:00-02:59 happens in CEST
  *    and again in CET): a fixed-time job fires once, at the first occurrence. Wildcard jobs
  *    fire at both: "*\/15 * * * *" keeps firing every 15 minutes of real time through the
@@ -62,12 +65,12 @@
 
 /* A parsed expression: public, read-only; plain data (copy it freely). */
 struct cr_cron {
-    uint64_t minutes;  /* bit m: minute m (0-59) */
-    uint32_t hours;    /* bit h: hour h (0-23) */
-    uint32_t days;     /* bit d: day of month d (1-31) */
-    uint16_t months;   /* bit m: month m (1-12) */
-    uint8_t weekdays;  /* bit d: weekday d, 0 = Sunday .. 6 = Saturday (7 is folded into 0) */
-    unsigned flags;    /* CR_CRON_*_STAR */
+    uint64_t minutes; /* bit m: minute m (0-59) */
+    uint32_t hours;   /* bit h: hour h (0-23) */
+    uint32_t days;    /* bit d: day of month d (1-31) */
+    uint16_t months;  /* bit m: month m (1-12) */
+    uint8_t weekdays; /* bit d: weekday d, 0 = Sunday .. 6 = Saturday (7 is folded into 0) */
+    unsigned flags;   /* CR_CRON_*_STAR */
 };
 
 /* Parses an expression (see above) into a new struct cr_cron (free with cr_cron_free).
@@ -88,13 +91,14 @@ void cr_cron_free(struct cr_cron *c);
 int cr_cron_next(const struct cr_cron *c, const char *tz, cr_time_t after, cr_time_t *next,
                  struct cr_err *err);
 
-/* A loaded time zone: immutable, so one may be shared by threads. */
+/* A loaded time zone: immutable, so one may be shared by threads. Nothing here keeps global
+ * state: every function is thread-safe. */
 struct cr_tz;
 
 /* Loads zone `name` (NULL, "" or "UTC": UTC, no file read). CR_EINVAL with a message for a
  * refused name, an unknown zone or a file that is not a valid TZif file. */
 int cr_tz_open(const char *name, struct cr_tz **out, struct cr_err *err);
-/* Loads a zone from the bytes of a TZif file (RFC 8536, versions 1 to 4); name is only kept for
+/* Loads a zone from the bytes of a TZif file (RFC 8536, versions 1 to 4); name is only used in
  * messages. Files with leap seconds ("right/...") are refused. */
 int cr_tz_open_tzif(const char *name, const void *data, size_t n, struct cr_tz **out,
                     struct cr_err *err);
@@ -102,6 +106,8 @@ void cr_tz_free(struct cr_tz *tz);
 /* The zone's offset from UTC, in seconds east, at instant t. */
 int32_t cr_tz_offset(const struct cr_tz *tz, cr_time_t t);
 
+/* As cr_cron_next(), in a loaded zone; CR_EINVAL also for a hand-made struct cr_cron with a
+ * field that matches nothing. */
 int cr_cron_next_tz(const struct cr_cron *c, const struct cr_tz *tz, cr_time_t after,
                     cr_time_t *next, struct cr_err *err);
 
