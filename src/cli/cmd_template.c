@@ -18,6 +18,7 @@
 
 #include "core/buf.h"
 #include "core/parse.h"
+#include "delivery/dtemplate.h"
 #include "profile/profile.h"
 #include "store/clock_store.h"
 #include "store/migrate.h"
@@ -25,7 +26,9 @@
 
 #define TEMPLATE_USAGE                                                                         \
     "crier template render FILE [--context ctx.json | --profile ID] [--snippets DIR] "        \
-    "[--strict]"
+    "[--strict]\n"                                                                             \
+    "       crier template add email NAME FILE.json [--replace] [--json]\n"                    \
+    "       crier template list [--json]"
 #define MAX_TEMPLATE (1u << 20)
 
 static int read_all(const char *path, struct cr_buf *out)
@@ -157,6 +160,62 @@ done:
     return rc;
 }
 
+static int add(struct cli *c, struct cli_args *a)
+{
+    int as_json = cli_flag(a, "--json"), replace = cli_flag(a, "--replace"), rc;
+    struct cr_err err = CR_ERR_INIT;
+    json_error_t je;
+    int64_t id;
+    if (cli_no_more_options(a) || cli_expect(a, 3, "crier template add CHANNEL NAME FILE.json"))
+        return CLI_FAIL;
+    const char *channel = cli_next(a), *name = cli_next(a), *file = cli_next(a);
+    json_t *content = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+    if (!content)
+        return cli_error("%s:%d:%d: %s", file, je.line, je.column, je.text);
+    if ((rc = cli_open_store(c, 0))) {
+        json_decref(content);
+        return rc;
+    }
+    rc = cr_dtemplate_add(c->store, &c->clock, channel, name, content, replace, &id, &err);
+    json_decref(content);
+    if (rc) {
+        cr_err_prefix(&err, "%s: ", file);
+        return cli_error_err(&err);
+    }
+    if (as_json)
+        printf("{\"id\":%lld}\n", (long long)id);
+    else
+        printf("%lld\n", (long long)id);
+    return CLI_OK;
+}
+
+static int list(struct cli *c, struct cli_args *a)
+{
+    int as_json = cli_flag(a, "--json"), rc;
+    struct cr_err err = CR_ERR_INIT;
+    json_t *j, *x;
+    size_t i;
+    if (cli_no_more_options(a) || cli_expect(a, 0, "crier template list [--json]"))
+        return CLI_FAIL;
+    if ((rc = cli_open_store(c, 0)))
+        return rc;
+    if (cr_dtemplate_list(c->store, &j, &err))
+        return cli_error_err(&err);
+    if (as_json) {
+        char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        puts(s);
+        free(s);
+    } else {
+        json_array_foreach(j, i, x) {
+            printf("%-4lld %-30s %s\n", (long long)json_integer_value(json_object_get(x, "id")),
+                   json_string_value(json_object_get(x, "name")),
+                   json_string_value(json_object_get(x, "channel")));
+        }
+    }
+    json_decref(j);
+    return CLI_OK;
+}
+
 int cmd_template(struct cli *c, struct cli_args *a)
 {
     const char *verb = cli_next(a);
@@ -164,6 +223,10 @@ int cmd_template(struct cli *c, struct cli_args *a)
         return cli_usage(TEMPLATE_USAGE);
     if (strcmp(verb, "render") == 0)
         return render(c, a);
+    if (strcmp(verb, "add") == 0)
+        return add(c, a);
+    if (strcmp(verb, "list") == 0)
+        return list(c, a);
     cli_error("unknown template command '%s'", verb);
     return cli_usage(TEMPLATE_USAGE);
 }

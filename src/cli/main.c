@@ -24,10 +24,11 @@ static const struct command commands[] = {
     {"address", cmd_address, "check and normalise an address (phone number)"},
     {"clock", cmd_clock, "show, set, advance the virtual clock, or go back to real time"},
     {"config", cmd_config, "show and set stored settings"},
-    {"template", cmd_template, "render a template (and, later, add and list them)"},
+    {"template", cmd_template, "add, list and render templates"},
     {"campaign", cmd_campaign, "add, list, show and close campaigns"},
     {"workflow", cmd_workflow, "validate, add, start, pause, resume, stop workflows; run status"},
-    {"engine", cmd_engine, "run the activities that are due"},
+    {"engine", cmd_engine, "run the activities and the sending that are due"},
+    {"account", cmd_account, "add and list external accounts (where deliveries send)"},
     {"demo", cmd_demo, "generate sample data"},
 };
 

@@ -28,6 +28,9 @@ static const struct migration migrations[] = {
     {3, "workflow execution",
 #include "store/schema_v3.inc"
     },
+    {4, "deliveries",
+#include "store/schema_v4.inc"
+    },
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 

@@ -135,13 +135,8 @@ static int compile_strings(struct vctx *v, const char *tname, json_t *node, cons
         o.snippet_data = v->s;
         o.clock = v->clock;
         if (cr_template_compile(json_string_value(node), json_string_length(node), &o, &t, &e)) {
-            if (e.line)
-                cr_wf_problems_add(v->p, v->d->acts[v->at].id, "template",
-                                   "template '%s', %s: %d:%d: %s", tname, path, e.line, e.col,
-                                   cr_err_msg(&e));
-            else
-                cr_wf_problems_add(v->p, v->d->acts[v->at].id, "template",
-                                   "template '%s', %s: %s", tname, path, cr_err_msg(&e));
+            cr_wf_problems_add(v->p, v->d->acts[v->at].id, "template", "template '%s', %s: %s",
+                               tname, path, cr_err_msg(&e));
         }
         cr_template_free(t);
     } else if (json_is_object(node)) {

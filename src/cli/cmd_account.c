@@ -1,0 +1,220 @@
+/*
+ * cmd_account.c - `crier account add KIND NAME ...`, `crier account list`
+ *
+ * Secrets come from the environment (--password-env VAR) or a file (--dkim-key FILE), are
+ * stored with the account, and are never printed.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery/account.h"
+
+#define ACCOUNT_USAGE                                                                              \
+    "crier account add smtp NAME --url smtp://host:port [--tls starttls|implicit|none]\n"          \
+    "                 [--user U --password-env VAR] [--connections N] [--rate N/s]\n"              \
+    "                 [--dkim-selector S --dkim-domain D --dkim-key FILE] [--bcc ADDRESS]\n"       \
+    "                 [--daily-limit N] [--ca-file PEM] [--json]\n"                                \
+    "       crier account add pickup NAME --dir PATH [--daily-limit N] [--json]\n"                 \
+    "       crier account list [--json]"
+
+static int read_file(const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cli_error("cannot read %s: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0, r;
+    char *b = malloc(cap);
+    while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (n + 1 == cap && n < (1 << 20))
+            b = realloc(b, cap *= 2);
+    }
+    fclose(f);
+    if (!b)
+        return cli_error("out of memory");
+    b[n] = 0;
+    *out = b;
+    return CLI_OK;
+}
+
+static int positive(const char *opt, const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end != v && strcmp(end, "/s") == 0)
+        end += 2;
+    if (errno || end == v || *end || d <= 0 || d > 1e9)
+        return cli_error("%s takes a positive number, not '%s'", opt, v);
+    *out = d;
+    return CLI_OK;
+}
+
+/* Options every kind takes. */
+static int common(struct cli_args *a, json_t *settings)
+{
+    const char *v;
+    double d;
+    int r;
+    if ((r = cli_opt(a, "--daily-limit", &v)) < 0)
+        return CLI_FAIL;
+    if (r) {
+        if (positive("--daily-limit", v, &d))
+            return CLI_FAIL;
+        json_object_set_new(settings, "daily_limit", json_integer((json_int_t)d));
+    }
+    return CLI_OK;
+}
+
+static int add_smtp(struct cli_args *a, json_t *settings, json_t *secrets)
+{
+    const char *url = NULL, *tls = NULL, *user = NULL, *penv = NULL, *conns = NULL, *rate = NULL;
+    const char *sel = NULL, *dom = NULL, *key = NULL, *bcc = NULL, *ca = NULL;
+    double d;
+    if (cli_opt(a, "--url", &url) < 0 || cli_opt(a, "--tls", &tls) < 0 ||
+        cli_opt(a, "--user", &user) < 0 || cli_opt(a, "--password-env", &penv) < 0 ||
+        cli_opt(a, "--connections", &conns) < 0 || cli_opt(a, "--rate", &rate) < 0 ||
+        cli_opt(a, "--dkim-selector", &sel) < 0 || cli_opt(a, "--dkim-domain", &dom) < 0 ||
+        cli_opt(a, "--dkim-key", &key) < 0 || cli_opt(a, "--bcc", &bcc) < 0 ||
+        cli_opt(a, "--ca-file", &ca) < 0)
+        return CLI_FAIL;
+    if (!url || (strncmp(url, "smtp://", 7) != 0 && strncmp(url, "smtps://", 8) != 0))
+        return cli_error("an smtp account needs --url smtp://host:port (or smtps://)");
+    json_object_set_new(settings, "url", json_string(url));
+    if (!tls)
+        tls = strncmp(url, "smtps://", 8) == 0 ? "implicit" : "starttls";
+    if (strcmp(tls, "starttls") && strcmp(tls, "implicit") && strcmp(tls, "none"))
+        return cli_error("--tls is starttls, implicit or none, not '%s'", tls);
+    json_object_set_new(settings, "tls", json_string(tls));
+    if (!!user != !!penv)
+        return cli_error("--user and --password-env go together");
+    if (user) {
+        const char *pw = getenv(penv);
+        if (!pw || !*pw)
+            return cli_error("--password-env %s: that environment variable is not set", penv);
+        json_object_set_new(settings, "user", json_string(user));
+        json_object_set_new(secrets, "password", json_string(pw));
+    }
+    if (conns) {
+        if (positive("--connections", conns, &d))
+            return CLI_FAIL;
+        json_object_set_new(settings, "connections", json_integer((json_int_t)d));
+    }
+    if (rate) {
+        if (positive("--rate", rate, &d))
+            return CLI_FAIL;
+        json_object_set_new(settings, "rate", json_real(d));
+    }
+    if (sel || dom || key) {
+        char *pem = NULL;
+        if (!sel || !dom || !key)
+            return cli_error("DKIM needs --dkim-selector, --dkim-domain and --dkim-key");
+        if (read_file(key, &pem))
+            return CLI_FAIL;
+        json_object_set_new(settings, "dkim_selector", json_string(sel));
+        json_object_set_new(settings, "dkim_domain", json_string(dom));
+        json_object_set_new(secrets, "dkim_key", json_string(pem));
+        free(pem);
+    }
+    if (bcc)
+        json_object_set_new(settings, "bcc", json_string(bcc));
+    if (ca)
+        json_object_set_new(settings, "ca_file", json_string(ca));
+    return common(a, settings);
+}
+
+static int add_pickup(struct cli_args *a, json_t *settings)
+{
+    const char *dir = NULL;
+    if (cli_opt(a, "--dir", &dir) < 0)
+        return CLI_FAIL;
+    if (!dir || !*dir)
+        return cli_error("a pickup account needs --dir PATH (a folder for the .eml files)");
+    char *abs = realpath(dir, NULL);
+    json_object_set_new(settings, "dir", json_string(abs ? abs : dir));
+    free(abs);
+    return common(a, settings);
+}
+
+static int add(struct cli *c, struct cli_args *a)
+{
+    int as_json = cli_flag(a, "--json"), rc;
+    const char *kind = cli_next(a), *name = cli_next(a), *channel = NULL;
+    json_t *settings = json_object(), *secrets = json_object();
+    struct cr_err err = CR_ERR_INIT;
+    int64_t id;
+    if (!kind || !name) {
+        rc = cli_usage(ACCOUNT_USAGE);
+        goto out;
+    }
+    if (strcmp(kind, "smtp") == 0) {
+        channel = "email";
+        rc = add_smtp(a, settings, secrets);
+    } else if (strcmp(kind, "pickup") == 0) {
+        channel = "email";
+        rc = add_pickup(a, settings);
+    } else {
+        rc = cli_error("unknown account kind '%s' (smtp or pickup)", kind);
+    }
+    if (rc || (rc = cli_no_more_options(a)) || (rc = cli_expect(a, 0, ACCOUNT_USAGE)) ||
+        (rc = cli_open_store(c, 0)))
+        goto out;
+    if (cr_account_add(c->store, &c->clock, name, kind, channel, "bulk", settings, secrets, &id,
+                       &err)) {
+        rc = cli_error_err(&err);
+        goto out;
+    }
+    if (as_json)
+        printf("{\"id\":%lld}\n", (long long)id);
+    else
+        printf("%lld\n", (long long)id);
+out:
+    json_decref(settings);
+    json_decref(secrets);
+    return rc;
+}
+
+int cmd_account(struct cli *c, struct cli_args *a)
+{
+    struct cr_err err = CR_ERR_INIT;
+    const char *verb = cli_next(a);
+    int rc;
+    if (!verb)
+        return cli_usage(ACCOUNT_USAGE);
+    if (strcmp(verb, "add") == 0)
+        return add(c, a);
+    if (strcmp(verb, "list") == 0) {
+        int as_json = cli_flag(a, "--json");
+        json_t *j, *x;
+        size_t i;
+        if (cli_no_more_options(a) || cli_expect(a, 0, "crier account list [--json]"))
+            return CLI_FAIL;
+        if ((rc = cli_open_store(c, 0)))
+            return rc;
+        if (cr_account_list(c->store, &j, &err))
+            return cli_error_err(&err);
+        if (as_json) {
+            char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            puts(s);
+            free(s);
+        } else {
+            json_array_foreach(j, i, x) {
+                char *st = json_dumps(json_object_get(x, "settings"), JSON_COMPACT);
+                printf("%-4lld %-20s %-8s %-6s %s\n",
+                       (long long)json_integer_value(json_object_get(x, "id")),
+                       json_string_value(json_object_get(x, "name")),
+                       json_string_value(json_object_get(x, "kind")),
+                       json_string_value(json_object_get(x, "channel")), st);
+                free(st);
+            }
+        }
+        json_decref(j);
+        return CLI_OK;
+    }
+    cli_error("unknown account command '%s'", verb);
+    return cli_usage(ACCOUNT_USAGE);
+}
