@@ -62,6 +62,8 @@ int cmd_query(struct cli *c, struct cli_args *a);
 int cmd_demo(struct cli *c, struct cli_args *a);
 int cmd_workflow(struct cli *c, struct cli_args *a);
 int cmd_engine(struct cli *c, struct cli_args *a);
+int cmd_account(struct cli *c, struct cli_args *a);
+int cmd_delivery(struct cli *c, struct cli_args *a);
 int cmd_campaign(struct cli *c, struct cli_args *a);
 
 #endif
