@@ -372,10 +372,12 @@ static int record_result(struct cr__wf_exec *x)
     int rc;
     ts_sql(x->now, ts);
     if (x->sleep) {
+        /* wake_at 0: no timer, something else (a delivery ending) wakes it up */
         rc = cr_store_run(x->s, x->err,
                           "UPDATE activity_run SET status = 'waiting', wake_at = ?, state = ?, "
                           "started_at = coalesce(started_at, ?), count_in = ? WHERE id = ?",
-                          "sssii", ts_sql(x->wake_at, wk), state, ts, x->count_in, x->arun_id);
+                          "sssii", x->wake_at ? ts_sql(x->wake_at, wk) : NULL, state, ts,
+                          x->count_in, x->arun_id);
         free(state);
         return rc;
     }
