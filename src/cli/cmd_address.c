@@ -1,5 +1,6 @@
 /*
- * cmd_address.c - `crier address check --channel sms NUMBER [--default-country CC] [--json]`
+ * cmd_address.c - `crier address check --channel email|sms ADDRESS [--default-country CC]
+ * [--json]`
  */
 #include "cli/cli.h"
 
@@ -7,9 +8,44 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "channel/email/address.h"
 #include "profile/phone.h"
 
-#define ADDRESS_USAGE "crier address check --channel sms NUMBER [--default-country CC] [--json]"
+#define ADDRESS_USAGE                                                                              \
+    "crier address check --channel email ADDRESS [--json]\n"                                     \
+    "       crier address check --channel sms NUMBER [--default-country CC] [--json]"
+
+/* An email address: its normalised form (domain lower-cased, IDN in ASCII), or why not. */
+static int check_email(const char *addr, int json)
+{
+    struct cr_buf out = CR_BUF_INIT(4096);
+    struct cr_err err = CR_ERR_INIT;
+    int rc;
+    if (cr_email_check(addr, &out, &err)) {
+        if (json) {
+            json_t *o = json_pack("{s:s, s:b, s:s}", "input", addr, "valid", 0, "reason",
+                                  cr_err_msg(&err));
+            json_dumpf(o, stdout, JSON_COMPACT);
+            putchar('\n');
+            json_decref(o);
+        } else {
+            fprintf(stderr, "invalid address '%s': %s\n", addr, cr_err_msg(&err));
+        }
+        rc = CLI_NO;
+    } else {
+        if (json) {
+            json_t *o = json_pack("{s:s, s:b}", "address", out.data, "valid", 1);
+            json_dumpf(o, stdout, JSON_COMPACT);
+            putchar('\n');
+            json_decref(o);
+        } else {
+            printf("%s\n", out.data);
+        }
+        rc = CLI_OK;
+    }
+    cr_buf_release(&out);
+    return rc;
+}
 
 int cmd_address(struct cli *c, struct cli_args *a)
 {
@@ -26,9 +62,11 @@ int cmd_address(struct cli *c, struct cli_args *a)
         return CLI_FAIL;
     number = cli_next(a);
     if (!channel)
-        return cli_error("--channel is required (sms; email comes with the email channel)");
+        return cli_error("--channel is required (email or sms)");
+    if (strcmp(channel, "email") == 0)
+        return check_email(number, json);
     if (strcmp(channel, "sms") != 0)
-        return cli_error("channel '%s' is not checked here yet (channels: sms)", channel);
+        return cli_error("channel '%s' is not checked here (channels: email, sms)", channel);
     if (country) {
         if (strlen(country) != 2)
             return cli_error("--default-country '%s' is not an ISO 3166 alpha-2 code", country);

@@ -1,5 +1,6 @@
 /*
- * cmd_engine.c - `crier engine run [--until-idle] [--json]`: executes what is due
+ * cmd_engine.c - `crier engine run [--until-idle] [--json]`: executes what is due: workflow
+ * activities, and batches of the deliveries that are sending
  *
  * Without --until-idle it runs until SIGINT or SIGTERM, sleeping until the next activity is
  * due (at most a second, so work that other processes add is seen, and a virtual clock moved
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "delivery/delivery.h"
 #include "workflow/engine.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -48,12 +50,15 @@ int cmd_engine(struct cli *c, struct cli_args *a)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     while (!stop_requested) {
-        int did, any;
+        int did, sent, any;
         cr_time_t next = 0;
-        if (cr_wf_engine_step(c->store, &c->clock, &did, &err))
+        if (cr_wf_engine_step(c->store, &c->clock, &did, &err) ||
+            cr_delivery_engine_step(c->store, &c->clock, &sent, &err)) {
+            cr_delivery_engine_close();
             return cli_error_err(&err);
-        if (did) {
-            steps++;
+        }
+        if (did || sent) {
+            steps += did + sent;
             continue;
         }
         if (until_idle)
@@ -62,6 +67,7 @@ int cmd_engine(struct cli *c, struct cli_args *a)
             return cli_error_err(&err);
         nap(c, next, any);
     }
+    cr_delivery_engine_close();
     if (as_json)
         printf("{\"steps\":%lld}\n", steps);
     else

@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"workflow", cmd_workflow, "validate, add, start, pause, resume, stop workflows; run status"},
     {"engine", cmd_engine, "run the activities and the sending that are due"},
     {"account", cmd_account, "add and list external accounts (where deliveries send)"},
+    {"delivery", cmd_delivery, "create, prepare, proof, confirm, pause, stop deliveries; KPIs, logs"},
     {"demo", cmd_demo, "generate sample data"},
 };
 

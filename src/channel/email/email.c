@@ -1,0 +1,345 @@
+/*
+ * email.c - rendering a delivery's email per recipient and handing it to the transport
+ */
+#include "channel/email/email.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "channel/email/dkim.h"
+#include "channel/email/mime.h"
+#include "channel/email/smtp.h"
+#include "core/mem.h"
+#include "core/random.h"
+#include "template/template.h"
+
+enum { F_FROM, F_REPLY_TO, F_SUBJECT, F_HTML, F_TEXT, NFIELDS };
+static const char *const field_names[NFIELDS] = {"from", "reply_to", "subject", "html", "text"};
+
+struct cr_email_channel {
+    struct cr_template *t[NFIELDS];
+    char **hname;
+    struct cr_template **hval;
+    size_t nheaders;
+    struct cr_tvars *vars;
+    struct cr_trecord *rec;
+    size_t ncols;
+    struct cr_buf part[NFIELDS], hbuf;
+    struct cr_dkim *dkim;
+    struct cr_smtp *smtp;
+    char *pickup_dir;
+    char *bcc;
+    struct cr_email_opts o;
+    json_t *delivery; /* {"id","label"} bound as `delivery` */
+};
+
+int cr_email_addr_spec(const char *from, struct cr_buf *out)
+{
+    const char *lt = strrchr(from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+    cr_buf_reset(out);
+    if (lt && gt)
+        cr_buf_append(out, lt + 1, (size_t)(gt - lt - 1));
+    else
+        cr_buf_puts(out, from);
+    return out->err;
+}
+
+static int compile(struct cr_store *s, const char *field, const char *src, int strict,
+                   struct cr_clock *clock, struct cr_template **t, struct cr_err *err)
+{
+    struct cr_template_opts o = {0};
+    o.strict = strict;
+    o.load_snippet = cr_snippet_load_store;
+    o.snippet_data = s;
+    o.clock = clock;
+    int rc = cr_template_compile(src, strlen(src), &o, t, err);
+    if (rc)
+        cr_err_prefix(err, "%s: ", field);
+    return rc;
+}
+
+static int open_transport(struct cr_email_channel *ch, const struct cr_account *a,
+                          struct cr_err *err)
+{
+    json_t *st = a->settings;
+    const char *bcc = json_string_value(json_object_get(st, "bcc"));
+    if (bcc)
+        ch->bcc = cr_xstrdup(bcc);
+    if (strcmp(a->kind, "pickup") == 0) {
+        const char *dir = json_string_value(json_object_get(st, "dir"));
+        if (!dir)
+            return cr_err_set(err, CR_EINVAL, "account '%s' has no folder", a->name);
+        ch->pickup_dir = cr_xstrdup(dir);
+        return 0;
+    }
+    if (strcmp(a->kind, "smtp") != 0)
+        return cr_err_set(err, CR_EINVAL, "account '%s' is a %s account, not an email one",
+                          a->name, a->kind);
+    struct cr_smtp_config c = {0};
+    const char *tls = json_string_value(json_object_get(st, "tls"));
+    c.url = json_string_value(json_object_get(st, "url"));
+    c.tls = tls && strcmp(tls, "none") == 0       ? CR_SMTP_TLS_NONE
+            : tls && strcmp(tls, "implicit") == 0 ? CR_SMTP_TLS_IMPLICIT
+                                                  : CR_SMTP_TLS_STARTTLS;
+    c.user = json_string_value(json_object_get(st, "user"));
+    c.password = a->secrets ? json_string_value(json_object_get(a->secrets, "password")) : NULL;
+    c.ca_file = json_string_value(json_object_get(st, "ca_file"));
+    c.connections = (int)json_integer_value(json_object_get(st, "connections"));
+    c.rate = json_number_value(json_object_get(st, "rate"));
+    return cr_smtp_new(&c, &ch->smtp, err);
+}
+
+int cr_email_channel_open(struct cr_store *s, const json_t *content,
+                          const struct cr_account *acct, const struct cr_schema *profile,
+                          const struct cr_email_opts *o, struct cr_email_channel **out,
+                          struct cr_err *err)
+{
+    struct cr_email_channel *ch = cr_xcalloc(1, sizeof *ch);
+    int rc = 0;
+    *out = NULL;
+    ch->o = *o;
+    for (int i = 0; i < NFIELDS; i++) {
+        const char *src = json_string_value(json_object_get(content, field_names[i]));
+        cr_buf_init(&ch->part[i], 16u << 20);
+        if (src && !rc)
+            rc = compile(s, field_names[i], src, o->strict, o->clock, &ch->t[i], err);
+    }
+    cr_buf_init(&ch->hbuf, 1u << 20);
+    json_t *h = json_object_get(content, "headers"), *v;
+    const char *k;
+    ch->hname = cr_xcalloc(json_object_size(h) + 1, sizeof *ch->hname);
+    ch->hval = cr_xcalloc(json_object_size(h) + 1, sizeof *ch->hval);
+    json_object_foreach(h, k, v) {
+        if (rc || !json_is_string(v))
+            continue;
+        ch->hname[ch->nheaders] = cr_xstrdup(k);
+        rc = compile(s, k, json_string_value(v), o->strict, o->clock, &ch->hval[ch->nheaders],
+                     err);
+        ch->nheaders++;
+    }
+    if (!rc && acct->secrets && json_object_get(acct->secrets, "dkim_key")) {
+        const char *pem = json_string_value(json_object_get(acct->secrets, "dkim_key"));
+        rc = cr_dkim_new(json_string_value(json_object_get(acct->settings, "dkim_selector")),
+                         json_string_value(json_object_get(acct->settings, "dkim_domain")), pem,
+                         strlen(pem), &ch->dkim, err);
+    }
+    if (!rc)
+        rc = open_transport(ch, acct, err);
+    if (rc) {
+        cr_email_channel_close(ch);
+        return rc;
+    }
+    ch->vars = cr_tvars_new();
+    ch->rec = cr_trecord_new(profile->cols, profile->ncols);
+    ch->ncols = profile->ncols;
+    ch->delivery = json_pack("{sI ss}", "id", (json_int_t)o->delivery_id, "label",
+                             o->label ? o->label : "");
+    *out = ch;
+    return 0;
+}
+
+void cr_email_channel_close(struct cr_email_channel *ch)
+{
+    if (!ch)
+        return;
+    for (int i = 0; i < NFIELDS; i++) {
+        cr_template_free(ch->t[i]);
+        cr_buf_release(&ch->part[i]);
+    }
+    for (size_t i = 0; i < ch->nheaders; i++) {
+        free(ch->hname[i]);
+        cr_template_free(ch->hval[i]);
+    }
+    free(ch->hname);
+    free(ch->hval);
+    cr_buf_release(&ch->hbuf);
+    if (ch->vars)
+        cr_tvars_free(ch->vars);
+    if (ch->rec)
+        cr_trecord_free(ch->rec);
+    cr_dkim_free(ch->dkim);
+    cr_smtp_free(ch->smtp);
+    free(ch->pickup_dir);
+    free(ch->bcc);
+    json_decref(ch->delivery);
+    free(ch);
+}
+
+static int render_field(struct cr_email_channel *ch, int i, struct cr_err *err)
+{
+    cr_buf_reset(&ch->part[i]);
+    if (!ch->t[i])
+        return 0;
+    int rc = cr_template_render(ch->t[i], ch->vars, &ch->part[i], err);
+    if (rc)
+        cr_err_prefix(err, "%s: ", field_names[i]);
+    return rc;
+}
+
+int cr_email_render(struct cr_email_channel *ch, const char *const *row, const char *to,
+                    int64_t log_id, int proof, struct cr_buf *msg, char *message_id,
+                    struct cr_err *err)
+{
+    struct cr_mail_header *hdr = NULL;
+    struct cr_buf from_addr = CR_BUF_INIT(1024), subject = CR_BUF_INIT(0);
+    int rc = 0;
+    cr_trecord_set_row(ch->rec, row);
+    cr_tvars_clear(ch->vars);
+    cr_tvars_set_record(ch->vars, "profile", ch->rec);
+    cr_tvars_set_json(ch->vars, "delivery", ch->delivery);
+    for (int i = 0; i < NFIELDS && !rc; i++)
+        rc = render_field(ch, i, err);
+    if (rc)
+        goto out;
+    /* headers render into one buffer, NUL-separated, so their pointers stay valid */
+    cr_buf_reset(&ch->hbuf);
+    size_t *off = cr_xcalloc(ch->nheaders + 1, sizeof *off);
+    for (size_t i = 0; i < ch->nheaders && !rc; i++) {
+        off[i] = ch->hbuf.len;
+        if ((rc = cr_template_render(ch->hval[i], ch->vars, &ch->hbuf, err)))
+            cr_err_prefix(err, "headers.%s: ", ch->hname[i]);
+        cr_buf_putc(&ch->hbuf, 0);
+    }
+    if (!rc) {
+        hdr = cr_xcalloc(ch->nheaders + 1, sizeof *hdr);
+        for (size_t i = 0; i < ch->nheaders; i++) {
+            hdr[i].name = ch->hname[i];
+            hdr[i].value = ch->hbuf.data + off[i];
+        }
+    }
+    free(off);
+    if (rc)
+        goto out;
+    cr_email_addr_spec(ch->part[F_FROM].data, &from_addr);
+    const char *at = strrchr(from_addr.data, '@');
+    uint32_t r;
+    cr_random_bytes(&r, sizeof r);
+    snprintf(message_id, 160, "%lld.%lld.%08x@%.100s", (long long)ch->o.delivery_id,
+             (long long)log_id, r, at ? at + 1 : "crier.invalid");
+    if (proof)
+        cr_buf_puts(&subject, "[PROOF] ");
+    cr_buf_append(&subject, ch->part[F_SUBJECT].data, ch->part[F_SUBJECT].len);
+    struct cr_mail m = {0};
+    m.from = ch->part[F_FROM].data;
+    m.reply_to = ch->part[F_REPLY_TO].len ? ch->part[F_REPLY_TO].data : NULL;
+    m.to = to;
+    m.subject = subject.data;
+    m.html = ch->t[F_HTML] ? ch->part[F_HTML].data : NULL;
+    m.text = ch->t[F_TEXT] ? ch->part[F_TEXT].data : NULL;
+    m.headers = hdr;
+    m.nheaders = ch->nheaders;
+    m.message_id = message_id;
+    m.date = cr_clock_now(ch->o.clock);
+    m.iso2022jp = cr_mail_is_jp_carrier(to);
+    struct cr_buf text = CR_BUF_INIT(0);
+    if (!m.text && m.html) { /* a text version for clients that do not show html */
+        if ((rc = cr_mail_html_to_text(m.html, strlen(m.html), &text, err)))
+            goto out_text;
+        m.text = text.data;
+    }
+    cr_buf_reset(msg);
+    if (ch->dkim) {
+        struct cr_buf raw = CR_BUF_INIT(0);
+        if (!(rc = cr_mail_build(&m, &raw, err)))
+            rc = cr_dkim_sign(ch->dkim, raw.data, raw.len, msg, err);
+        cr_buf_release(&raw);
+    } else {
+        rc = cr_mail_build(&m, msg, err);
+    }
+out_text:
+    cr_buf_release(&text);
+out:
+    free(hdr);
+    cr_buf_release(&from_addr);
+    cr_buf_release(&subject);
+    return rc;
+}
+
+/* Pickup: each message becomes DIR/<delivery>-<log>.eml, written whole then renamed, so
+ * a message sent twice after a crash overwrites its file instead of doubling it. */
+static int pickup_one(struct cr_email_channel *ch, const struct cr_email_out *m,
+                      struct cr_err *err)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%lld-%lld.eml", ch->pickup_dir, (long long)ch->o.delivery_id,
+             (long long)m->log_id);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return cr_err_set(err, CR_EIO, "pickup: cannot write %s: %s", tmp, strerror(errno));
+    size_t done = 0;
+    while (done < m->len) {
+        ssize_t w = write(fd, m->data + done, m->len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return cr_err_set(err, CR_EIO, "pickup: writing %s: %s", tmp, strerror(e));
+        }
+        done += (size_t)w;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return cr_err_set(err, CR_EIO, "pickup: %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+struct smtp_relay {
+    void (*done)(void *, const struct cr_email_result *);
+    void *data;
+};
+
+static void smtp_done(void *data, const struct cr_smtp_result *r)
+{
+    struct smtp_relay *relay = data;
+    struct cr_email_result e;
+    e.log_id = r->id;
+    e.outcome = r->outcome == CR_SMTP_SENT   ? CR_EMAIL_SENT
+                : r->outcome == CR_SMTP_HARD ? CR_EMAIL_HARD
+                                             : CR_EMAIL_SOFT;
+    e.code = r->code;
+    e.reply = r->reply;
+    relay->done(relay->data, &e);
+}
+
+int cr_email_send(struct cr_email_channel *ch, const struct cr_email_out *msgs, size_t n,
+                  void (*done)(void *data, const struct cr_email_result *r), void *data,
+                  struct cr_err *err)
+{
+    if (ch->pickup_dir) {
+        for (size_t i = 0; i < n; i++) {
+            struct cr_err e = CR_ERR_INIT;
+            struct cr_email_result r = {msgs[i].log_id, CR_EMAIL_SENT, 250, "written"};
+            if (pickup_one(ch, &msgs[i], &e)) {
+                r.outcome = CR_EMAIL_SOFT;
+                r.code = 0;
+                r.reply = cr_err_msg(&e);
+            }
+            done(data, &r);
+        }
+        return 0;
+    }
+    struct cr_smtp_msg *sm = cr_xcalloc(n + 1, sizeof *sm);
+    struct cr_buf from = CR_BUF_INIT(1024);
+    cr_email_addr_spec(ch->part[F_FROM].data, &from);
+    for (size_t i = 0; i < n; i++) {
+        sm[i].id = msgs[i].log_id;
+        sm[i].mail_from = from.data;
+        sm[i].rcpt = msgs[i].rcpt;
+        sm[i].bcc = ch->bcc;
+        sm[i].data = msgs[i].data;
+        sm[i].len = msgs[i].len;
+    }
+    struct smtp_relay relay = {done, data};
+    int rc = cr_smtp_send(ch->smtp, sm, n, smtp_done, &relay, err);
+    free(sm);
+    cr_buf_release(&from);
+    return rc;
+}

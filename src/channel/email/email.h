@@ -1,0 +1,64 @@
+/*
+ * email.h - the email channel: a delivery's templates compiled once, a message rendered per
+ * recipient (MIME, DKIM), and the account's transport (SMTP, or .eml files in a pickup
+ * folder)
+ */
+#ifndef CR_CHANNEL_EMAIL_H
+#define CR_CHANNEL_EMAIL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "delivery/account.h"
+#include "store/schema.h"
+#include "store/store.h"
+
+struct cr_email_channel;
+
+struct cr_email_opts {
+    int64_t delivery_id;
+    const char *label;
+    int strict;  /* unknown variables are errors (personalisation errors) */
+    struct cr_clock *clock;
+};
+
+/* Compiles content (an email template's JSON) and opens the account's transport. profile
+ * gives the columns the recipient's row will have (borrowed; must outlive the channel). */
+int cr_email_channel_open(struct cr_store *s, const json_t *content,
+                          const struct cr_account *acct, const struct cr_schema *profile,
+                          const struct cr_email_opts *o, struct cr_email_channel **out,
+                          struct cr_err *err) CR_WARN_UNUSED;
+void cr_email_channel_close(struct cr_email_channel *ch);
+
+/* Renders the message for one recipient: row holds the profile's column texts (in the
+ * schema's order), to the address. proof marks the subject. message_id receives the id
+ * (at least 160 bytes). Personalisation errors are CR_EINVAL with err naming the field. */
+int cr_email_render(struct cr_email_channel *ch, const char *const *row, const char *to,
+                    int64_t log_id, int proof, struct cr_buf *msg, char *message_id,
+                    struct cr_err *err) CR_WARN_UNUSED;
+
+struct cr_email_out {
+    int64_t log_id;
+    const char *rcpt;
+    const char *data;
+    size_t len;
+};
+enum cr_email_outcome { CR_EMAIL_SENT, CR_EMAIL_SOFT, CR_EMAIL_HARD };
+struct cr_email_result {
+    int64_t log_id;
+    enum cr_email_outcome outcome;
+    int code;
+    const char *reply; /* valid during the callback */
+};
+/* Sends n rendered messages through the account's transport; done() once per message. */
+int cr_email_send(struct cr_email_channel *ch, const struct cr_email_out *msgs, size_t n,
+                  void (*done)(void *data, const struct cr_email_result *r), void *data,
+                  struct cr_err *err) CR_WARN_UNUSED;
+
+/* The address part of "Name <a@b>" (or the text itself), copied into out. */
+int cr_email_addr_spec(const char *from, struct cr_buf *out);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * delivery.h - the delivery lifecycle every channel shares (DESIGN §5)
+ *
+ *   draft -> preparing -> ready (awaiting confirmation) -> sending -> sent
+ *   plus failed, paused, stopped
+ *
+ * Preparation computes the target and the exclusions, one reason each, into delivery_log
+ * (status pending or excluded). Confirmation (or "confirm": false) moves the delivery to
+ * sending; the engine (cr_delivery_engine_step, run by `crier engine run` and later `crier
+ * serve`) then claims batches of pending recipients, renders, sends and records each
+ * outcome. Claims are leases held by a process: after a crash, claims of dead processes are
+ * released and sent again, so nobody is skipped and only messages in flight at the crash
+ * can be sent twice. Proofs are logged with the delivery, flagged, and never counted.
+ */
+#ifndef CR_DELIVERY_H
+#define CR_DELIVERY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "store/store.h"
+
+struct cr_delivery_new {
+    const char *label;        /* NULL: the template's name */
+    const char *template_name;
+    const char *account_name;
+    const char *filter;       /* the target, or: */
+    int64_t population_id;    /* a workflow population (filter NULL) */
+    int64_t workflow_run_id;  /* 0 outside workflows */
+    const char *activity_id;
+    int64_t campaign_id;      /* 0: none */
+    int confirm;              /* ask a person before sending */
+    json_t *options;          /* more options (borrowed, may be NULL): outbound, recurring,
+                               * strict, validity, capacity, ... */
+};
+
+int cr_delivery_create(struct cr_store *s, struct cr_clock *clock,
+                       const struct cr_delivery_new *n, int64_t *id,
+                       struct cr_err *err) CR_WARN_UNUSED;
+/* Prepares (or prepares again) a draft, ready or failed delivery; then ready, or sending
+ * when confirmation is off. Its own transaction unless the caller has one open. */
+int cr_delivery_prepare(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                        struct cr_err *err) CR_WARN_UNUSED;
+/* Sends proofs now to to (comma-separated; NULL: the template's proof_to), with a marked
+ * subject; *sent receives how many went. */
+int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, const char *to,
+                      int *sent, struct cr_err *err) CR_WARN_UNUSED;
+int cr_delivery_confirm(struct cr_store *s, struct cr_clock *clock, int64_t id, const char *by,
+                        struct cr_err *err) CR_WARN_UNUSED;
+
+enum cr_delivery_control { CR_DELIVERY_PAUSE, CR_DELIVERY_RESUME, CR_DELIVERY_STOP };
+int cr_delivery_control(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                        enum cr_delivery_control what, struct cr_err *err) CR_WARN_UNUSED;
+
+/* {"id","label","channel","status","template","account","campaign","parent","period",
+ *  "options","preparation","error","created_at",...,"kpis":{...}} */
+int cr_delivery_show(struct cr_store *s, int64_t id, json_t **out,
+                     struct cr_err *err) CR_WARN_UNUSED;
+/* [{"id","label","channel","status","parent","period","kpis"}]; all: also finished ones and
+ * the executions of recurring deliveries. */
+int cr_delivery_list(struct cr_store *s, int all, json_t **out,
+                     struct cr_err *err) CR_WARN_UNUSED;
+/* [{"id","profile","address","status","reason","failure_type","attempts","error",
+ *   "sent_at","message_id","proof"}], status NULL for all; at most limit rows after offset. */
+int cr_delivery_logs(struct cr_store *s, int64_t id, const char *status, int64_t offset,
+                     int64_t limit, json_t **out, struct cr_err *err) CR_WARN_UNUSED;
+/* The KPIs of DESIGN §5 (names as there). */
+int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out,
+                     struct cr_err *err) CR_WARN_UNUSED;
+
+/* Sends one batch of a delivery that is sending, if any is due; *did 0 if nothing was. */
+int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did,
+                            struct cr_err *err) CR_WARN_UNUSED;
+/* Closes what the engine keeps open between batches (SMTP connections). */
+void cr_delivery_engine_close(void);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * prepare.c - the analysis: who is targeted, who is excluded and why (one reason each)
+ *
+ * Order, as Adobe Campaign's analysis: address checks (missing, invalid, quarantined,
+ * opted out), then de-duplication, then the pressure rule, then the account's daily
+ * capacity, then personalisation (strict mode renders every message now). The first rule a
+ * recipient fails is its reason. Results go to delivery_log (pending or excluded) and a
+ * summary to delivery.preparation.
+ *
+ * Settings (crier config): pressure.email.max N and pressure.email.period DURATION (at
+ * most N email deliveries per profile in the period; unset = no rule); a delivery's options
+ * "capacity": "report" counts the excess over the account's daily_limit without excluding.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channel/email/address.h"
+#include "channel/email/email.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/strmap.h"
+#include "delivery/account.h"
+#include "delivery/delivery_int.h"
+#include "query/query.h"
+#include "store/config.h"
+#include "store/schema.h"
+
+struct prep {
+    struct cr_store *s;
+    struct cr_clock *clock;
+    cr_time_t now;
+    int64_t id, account_id, population_id;
+    char *filter, *status;
+    json_t *options, *content;
+    struct cr_strmap quarantined, seen, pressured;
+    int64_t capacity_left; /* -1: no limit */
+    int capacity_report;
+    json_t *excluded; /* reason -> count */
+    int64_t targeted;
+    struct cr_email_channel *ch; /* strict mode only */
+    struct cr_schema profile;
+    json_t *sample;
+};
+
+static int load_delivery(struct prep *p, struct cr_err *err)
+{
+    struct cr_stmt *st = NULL;
+    int rc = cr_stmt_prepare(p->s,
+                             "SELECT status, account_id, filter, population_id, options, content "
+                             "FROM delivery WHERE id = ?",
+                             &st, err);
+    if (rc)
+        return rc;
+    cr_stmt_bind_int64(st, 1, p->id);
+    rc = cr_stmt_step(st, err);
+    if (rc == 0)
+        rc = cr_err_set(err, CR_ENOTFOUND, "no delivery %lld", (long long)p->id);
+    if (rc == 1) {
+        p->status = cr_xstrdup(cr_stmt_text(st, 0));
+        p->account_id = cr_stmt_is_null(st, 1) ? 0 : cr_stmt_int64(st, 1);
+        p->filter = cr_stmt_text(st, 2) ? cr_xstrdup(cr_stmt_text(st, 2)) : NULL;
+        p->population_id = cr_stmt_is_null(st, 3) ? 0 : cr_stmt_int64(st, 3);
+        p->options = json_loads(cr_stmt_text(st, 4) ? cr_stmt_text(st, 4) : "{}", 0, NULL);
+        p->content = json_loads(cr_stmt_text(st, 5) ? cr_stmt_text(st, 5) : "{}", 0, NULL);
+        rc = p->options && p->content ? 0
+                                      : cr_err_set(err, CR_ESTORE, "delivery %lld: unreadable",
+                                                   (long long)p->id);
+    }
+    cr_stmt_free(st);
+    return rc;
+}
+
+/* Every key of a one-column query into a set. */
+static int load_set(struct prep *p, struct cr_strmap *m, const char *sql, const char *types,
+                    int64_t a, const char *b, struct cr_err *err)
+{
+    struct cr_stmt *st = NULL;
+    int rc = cr_stmt_prepare(p->s, sql, &st, err);
+    if (rc)
+        return rc;
+    for (int i = 0; types[i]; i++) {
+        if (types[i] == 'i')
+            cr_stmt_bind_int64(st, i + 1, a);
+        else
+            cr_stmt_bind_str(st, i + 1, b);
+    }
+    while ((rc = cr_stmt_step(st, err)) == 1) {
+        const char *k = cr_stmt_text(st, 0);
+        if (k)
+            cr_strmap_put(m, k, strlen(k), 1);
+    }
+    cr_stmt_free(st);
+    return rc < 0 ? rc : 0;
+}
+
+static int load_rules(struct prep *p, struct cr_err *err)
+{
+    char *max = NULL, *period = NULL, ts[CR_TIME_BUFSZ];
+    int rc = load_set(p, &p->quarantined,
+                      "SELECT address FROM quarantine WHERE channel = 'email' AND status = "
+                      "'quarantined'",
+                      "", 0, NULL, err);
+    if (rc || (rc = cr_config_get(p->s, "pressure.email.max", &max, err)) ||
+        (rc = cr_config_get(p->s, "pressure.email.period", &period, err)))
+        goto out;
+    if (max && period) {
+        int64_t us;
+        long n = strtol(max, NULL, 10);
+        if ((rc = cr_duration_parse(period, strlen(period), &us, err))) {
+            cr_err_prefix(err, "setting pressure.email.period: ");
+            goto out;
+        }
+        cr_time_format_sql(p->now - us, ts);
+        char sql[512];
+        /* profiles that already got n email deliveries in the period */
+        snprintf(sql, sizeof sql,
+                 "SELECT CAST(l.profile_id AS TEXT) FROM delivery_log l JOIN delivery d ON "
+                 "d.id = l.delivery_id WHERE d.channel = 'email' AND d.id <> ? AND NOT l.proof "
+                 "AND l.status IN ('pending', 'sending', 'sent', 'delivered') AND "
+                 "l.created_at >= ? GROUP BY l.profile_id HAVING count(DISTINCT d.id) >= %ld",
+                 n > 0 ? n : 1);
+        if ((rc = load_set(p, &p->pressured, sql, "is", p->id, ts, err)))
+            goto out;
+    }
+    p->capacity_left = -1;
+    if (p->account_id) {
+        struct cr_account a;
+        if ((rc = cr_account_get_id(p->s, p->account_id, 0, &a, err)))
+            goto out;
+        json_int_t limit = json_integer_value(json_object_get(a.settings, "daily_limit"));
+        cr_account_release(&a);
+        if (limit > 0) {
+            int64_t used;
+            struct cr_civil c;
+            cr_time_to_civil(p->now, &c);
+            c.hour = c.min = c.sec = c.usec = 0;
+            cr_time_format_sql(cr_time_from_civil(&c), ts);
+            rc = cr_store_query_int64(p->s, err, &used,
+                                      "SELECT count(*) FROM delivery_log l JOIN delivery d ON "
+                                      "d.id = l.delivery_id WHERE d.account_id = ? AND d.id <> ? "
+                                      "AND NOT l.proof AND l.status <> 'excluded' AND "
+                                      "l.created_at >= ?",
+                                      "iis", p->account_id, p->id, ts);
+            if (rc < 0)
+                goto out;
+            rc = 0;
+            p->capacity_left = limit > used ? limit - used : 0;
+        }
+    }
+    const char *cap = json_string_value(json_object_get(p->options, "capacity"));
+    p->capacity_report = cap && strcmp(cap, "report") == 0;
+out:
+    free(max);
+    free(period);
+    return rc;
+}
+
+static void count_reason(struct prep *p, const char *reason)
+{
+    json_object_set_new(p->excluded, reason,
+                        json_integer(json_integer_value(json_object_get(p->excluded, reason)) + 1));
+}
+
+/* The first rule the recipient fails, or NULL. addr receives the normalised address. */
+static const char *judge(struct prep *p, const char *const *row, size_t email_col,
+                         size_t optout_col, struct cr_buf *addr, struct cr_buf *scratch,
+                         char *detail, size_t detail_len)
+{
+    const char *email = row[email_col];
+    struct cr_err e = CR_ERR_INIT;
+    int64_t v;
+    if (!email || !*email)
+        return "missing_address";
+    if (cr_email_check(email, addr, &e)) {
+        snprintf(detail, detail_len, "%s", cr_err_msg(&e));
+        return "invalid_address";
+    }
+    if (cr_strmap_get(&p->quarantined, addr->data, addr->len, &v))
+        return "quarantined";
+    const char *o = row[optout_col];
+    if (o && (strcmp(o, "1") == 0 || strcmp(o, "t") == 0 || strcmp(o, "true") == 0))
+        return "opted_out";
+    if (cr_strmap_get(&p->seen, addr->data, addr->len, &v))
+        return "duplicate";
+    cr_strmap_put(&p->seen, addr->data, addr->len, 1);
+    if (p->pressured.count && cr_strmap_get(&p->pressured, row[0], strlen(row[0]), &v))
+        return "pressure";
+    if (p->capacity_left == 0 && !p->capacity_report)
+        return "capacity";
+    if (p->ch) {
+        char mid[160];
+        if (cr_email_render(p->ch, row, addr->data, 0, 0, scratch, mid, &e)) {
+            snprintf(detail, detail_len, "%s", cr_err_msg(&e));
+            return "personalisation_error";
+        }
+    }
+    if (p->capacity_left > 0)
+        p->capacity_left--;
+    else if (p->capacity_left == 0)
+        count_reason(p, "capacity_reported");
+    return NULL;
+}
+
+static int targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql,
+                       struct cr_err *err)
+{
+    cr_buf_puts(sql, "SELECT ");
+    for (size_t i = 0; i < p->profile.ncols; i++)
+        cr_buf_printf(sql, "%sp.\"%s\"", i ? ", " : "", p->profile.cols[i].name);
+    if (p->population_id) {
+        /* a subscription population names a profile once per subscription: the
+         * duplicate rule keeps one message per address */
+        cr_buf_puts(sql, " FROM population_member m JOIN profile p ON p.id = m.profile_id "
+                         "WHERE m.population_id = ? ORDER BY p.id");
+        return 0;
+    }
+    if (!p->filter)
+        return cr_err_set(err, CR_EINVAL, "delivery %lld has no target (no filter, no "
+                          "population)", (long long)p->id);
+    struct cr_query_opts o = {0};
+    o.clock = p->clock;
+    int rc = cr_query_compile_store(p->s, p->filter, strlen(p->filter), &o, q, err);
+    if (rc) {
+        cr_err_prefix(err, "target filter: ");
+        return rc;
+    }
+    cr_buf_printf(sql, " FROM profile p WHERE %s ORDER BY p.id", q->where);
+    return 0;
+}
+
+static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
+{
+    struct prep *p = data;
+    struct cr_query q = CR_QUERY_INIT;
+    struct cr_buf sql = CR_BUF_INIT(0), addr = CR_BUF_INIT(4096), scratch = CR_BUF_INIT(0);
+    struct cr_stmt *st = NULL, *ins = NULL;
+    char ts[CR_TIME_BUFSZ], detail[600];
+    const char **row = NULL;
+    size_t email_col = 0, optout_col = 0;
+    int rc;
+    (void)s;
+    if ((rc = load_delivery(p, err)))
+        return rc;
+    if (strcmp(p->status, "draft") && strcmp(p->status, "ready") && strcmp(p->status, "failed"))
+        return cr_err_set(err, CR_ESTATE, "delivery %lld is %s: only a draft, ready or failed "
+                          "delivery can be prepared", (long long)p->id, p->status);
+    if ((rc = cr_schema_load(p->s, "profile", &p->profile, err)) || (rc = load_rules(p, err)))
+        return rc;
+    for (size_t i = 0; i < p->profile.ncols; i++) {
+        if (strcmp(p->profile.cols[i].name, "email") == 0)
+            email_col = i;
+        if (strcmp(p->profile.cols[i].name, "email_optout") == 0)
+            optout_col = i;
+    }
+    if (json_is_true(json_object_get(p->options, "strict"))) {
+        struct cr_account a;
+        struct cr_email_opts o = {p->id, NULL, 1, p->clock};
+        if ((rc = cr_account_get_id(p->s, p->account_id, 1, &a, err)))
+            return rc;
+        rc = cr_email_channel_open(p->s, p->content, &a, &p->profile, &o, &p->ch, err);
+        cr_account_release(&a);
+        if (rc)
+            return rc;
+    }
+    cr_time_format_sql(p->now, ts);
+    if ((rc = cr_store_run(p->s, err, "DELETE FROM delivery_log WHERE delivery_id = ? AND NOT "
+                                      "proof",
+                           "i", p->id)) ||
+        (rc = targets_sql(p, &q, &sql, err)) || (rc = cr_stmt_prepare(p->s, sql.data, &st, err)))
+        goto out;
+    if (p->population_id)
+        cr_stmt_bind_int64(st, 1, p->population_id);
+    else if ((rc = cr_query_bind_at(st, 1, &q, p->now, err)))
+        goto out;
+    if ((rc = cr_stmt_prepare(p->s,
+                              "INSERT INTO delivery_log (delivery_id, profile_id, address, "
+                              "status, reason, error, created_at, updated_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                              &ins, err)))
+        goto out;
+    row = cr_xcalloc(p->profile.ncols + 1, sizeof *row);
+    while ((rc = cr_stmt_step(st, err)) == 1) {
+        for (size_t i = 0; i < p->profile.ncols; i++)
+            row[i] = cr_stmt_text(st, (int)i);
+        detail[0] = 0;
+        cr_buf_reset(&addr);
+        const char *reason = judge(p, row, email_col, optout_col, &addr, &scratch, detail,
+                                   sizeof detail);
+        if (reason)
+            count_reason(p, reason);
+        else
+            p->targeted++;
+        if (!reason && !p->sample && p->ch)
+            p->sample = json_pack("{ss}", "address", addr.data);
+        cr_stmt_reset(ins);
+        cr_stmt_bind_int64(ins, 1, p->id);
+        cr_stmt_bind_int64(ins, 2, cr_stmt_int64(st, 0));
+        cr_stmt_bind_str(ins, 3, addr.len ? addr.data : row[email_col]);
+        cr_stmt_bind_str(ins, 4, reason ? "excluded" : "pending");
+        cr_stmt_bind_str(ins, 5, reason);
+        cr_stmt_bind_str(ins, 6, detail[0] ? detail : NULL);
+        cr_stmt_bind_str(ins, 7, ts);
+        cr_stmt_bind_str(ins, 8, ts);
+        if ((rc = cr_stmt_step(ins, err)) < 0)
+            break;
+    }
+    if (rc < 0)
+        goto out;
+    json_t *summary = json_pack("{sI sO ss}", "targeted", (json_int_t)p->targeted, "excluded",
+                                p->excluded, "prepared_at", ts);
+    char *text = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(summary);
+    int confirm = json_is_true(json_object_get(p->options, "confirm")) ||
+                  !json_object_get(p->options, "confirm");
+    rc = cr_store_run(p->s, err,
+                      "UPDATE delivery SET status = ?, preparation = ?, prepared_at = ?, "
+                      "error = NULL, updated_at = ?, started_at = ? WHERE id = ?",
+                      "sssssi", confirm ? "ready" : "sending", text, ts, ts,
+                      confirm ? NULL : ts, p->id);
+    free(text);
+out:
+    free(row);
+    cr_stmt_free(st);
+    cr_stmt_free(ins);
+    cr_query_release(&q);
+    cr_buf_release(&sql);
+    cr_buf_release(&addr);
+    cr_buf_release(&scratch);
+    return rc;
+}
+
+int cr_delivery_prepare(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                        struct cr_err *err)
+{
+    struct prep p = {0};
+    p.s = s;
+    p.clock = clock;
+    p.now = cr_clock_now(clock);
+    p.id = id;
+    p.excluded = json_object();
+    cr_strmap_init(&p.quarantined);
+    cr_strmap_init(&p.seen);
+    cr_strmap_init(&p.pressured);
+    int rc = cr__delivery_tx(s, err, prepare_tx, &p);
+    if (rc && rc != CR_ENOTFOUND && rc != CR_ESTATE && p.status) {
+        /* the analysis failed: say so on the delivery, outside the rolled-back work */
+        struct cr_err e2 = CR_ERR_INIT;
+        if (!cr_store_in_transaction(s) &&
+            cr_store_run(s, &e2, "UPDATE delivery SET status = 'failed', error = ? WHERE id = ?",
+                         "si", cr_err_msg(err), id))
+            cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(&e2));
+    }
+    cr_email_channel_close(p.ch);
+    cr_schema_release(&p.profile);
+    cr_strmap_release(&p.quarantined);
+    cr_strmap_release(&p.seen);
+    cr_strmap_release(&p.pressured);
+    json_decref(p.excluded);
+    json_decref(p.options);
+    json_decref(p.content);
+    json_decref(p.sample);
+    free(p.filter);
+    free(p.status);
+    return rc;
+}

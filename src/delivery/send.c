@@ -1,0 +1,610 @@
+/*
+ * send.c - the sending engine: claim a batch, render, send, record; and proofs
+ *
+ * A batch is claimed in one transaction (status sending, claimed_by this process, a lease),
+ * sent outside any transaction, and its outcomes recorded in another. A process that dies
+ * mid-batch leaves rows in sending: the next engine on this host takes back the claims of
+ * dead processes at once, and anyone takes back expired leases, so those recipients are sent
+ * again (the in-flight window) and nobody is skipped.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "channel/email/email.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "delivery/account.h"
+#include "delivery/delivery_int.h"
+#include "store/schema.h"
+
+#define BATCH 500
+#define LEASE (INT64_C(300) * CR_USEC_PER_SEC)
+#define DEFAULT_VALIDITY (INT64_C(5) * 86400 * CR_USEC_PER_SEC)
+
+/* The channel of the delivery being sent stays open between batches (its SMTP connections
+ * are reused); one per process, the engine being single-threaded. */
+static struct {
+    int64_t delivery_id;
+    struct cr_email_channel *ch;
+    struct cr_schema profile;
+    cr_time_t validity_end;
+} cache;
+static char owner[128];
+static int released_dead;
+
+static const char *me(void)
+{
+    if (!owner[0]) {
+        char host[64] = "";
+        gethostname(host, sizeof host - 1);
+        snprintf(owner, sizeof owner, "%s:%ld", host, (long)getpid());
+    }
+    return owner;
+}
+
+static void cache_drop(void)
+{
+    cr_email_channel_close(cache.ch);
+    cr_schema_release(&cache.profile);
+    memset(&cache, 0, sizeof cache);
+}
+
+/* Claims of processes of this host that are gone go back to pending. */
+static int release_dead_claims(struct cr_store *s, struct cr_err *err)
+{
+    struct cr_stmt *st = NULL;
+    char host[64] = "", **dead = NULL;
+    size_t ndead = 0;
+    int rc;
+    gethostname(host, sizeof host - 1);
+    if ((rc = cr_stmt_prepare(s, "SELECT DISTINCT claimed_by FROM delivery_log WHERE status = "
+                                 "'sending'",
+                              &st, err)))
+        return rc;
+    while ((rc = cr_stmt_step(st, err)) == 1) {
+        const char *c = cr_stmt_text(st, 0), *colon = c ? strrchr(c, ':') : NULL;
+        if (!colon || (size_t)(colon - c) != strlen(host) || strncmp(c, host, strlen(host)))
+            continue;
+        long pid = strtol(colon + 1, NULL, 10);
+        if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            dead = cr_xrealloc(dead, (ndead + 1) * sizeof *dead);
+            dead[ndead++] = cr_xstrdup(c);
+        }
+    }
+    cr_stmt_free(st);
+    for (size_t i = 0; rc >= 0 && i < ndead; i++) {
+        cr_log_info("taking back the sending claims of %s (gone)", dead[i]);
+        rc = cr_store_run(s, err,
+                          "UPDATE delivery_log SET status = 'pending', claimed_by = NULL, "
+                          "lease_until = NULL WHERE status = 'sending' AND claimed_by = ?",
+                          "s", dead[i]);
+    }
+    for (size_t i = 0; i < ndead; i++)
+        free(dead[i]);
+    free(dead);
+    return rc < 0 ? rc : 0;
+}
+
+/* Opens (or reuses) the channel of delivery id. */
+static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                        struct cr_err *err)
+{
+    struct cr_stmt *st = NULL;
+    struct cr_account a;
+    json_t *content = NULL, *options = NULL;
+    char *label = NULL;
+    int64_t account_id = 0;
+    cr_time_t started = 0;
+    if (cache.ch && cache.delivery_id == id)
+        return 0;
+    cache_drop();
+    int rc = cr_stmt_prepare(s, "SELECT content, options, account_id, label, started_at FROM "
+                                "delivery WHERE id = ?",
+                             &st, err);
+    if (rc)
+        return rc;
+    cr_stmt_bind_int64(st, 1, id);
+    if ((rc = cr_stmt_step(st, err)) == 1) {
+        content = json_loads(cr_stmt_text(st, 0) ? cr_stmt_text(st, 0) : "{}", 0, NULL);
+        options = json_loads(cr_stmt_text(st, 1) ? cr_stmt_text(st, 1) : "{}", 0, NULL);
+        account_id = cr_stmt_is_null(st, 2) ? 0 : cr_stmt_int64(st, 2);
+        label = cr_stmt_text(st, 3) ? cr_xstrdup(cr_stmt_text(st, 3)) : NULL;
+        if (cr_stmt_text(st, 4)) {
+            struct cr_err e = CR_ERR_INIT;
+            if (cr_time_parse(cr_stmt_text(st, 4), strlen(cr_stmt_text(st, 4)), &started, &e))
+                started = 0;
+        }
+        rc = 0;
+    } else if (rc == 0) {
+        rc = cr_err_set(err, CR_ENOTFOUND, "no delivery %lld", (long long)id);
+    }
+    cr_stmt_free(st);
+    if (rc)
+        goto out;
+    if (!account_id) {
+        rc = cr_err_set(err, CR_EINVAL, "delivery %lld has no account", (long long)id);
+        goto out;
+    }
+    if ((rc = cr_account_get_id(s, account_id, 1, &a, err)))
+        goto out;
+    if (!(rc = cr_schema_load(s, "profile", &cache.profile, err))) {
+        struct cr_email_opts o = {id, label, json_is_true(json_object_get(options, "strict")),
+                                  clock};
+        rc = cr_email_channel_open(s, content, &a, &cache.profile, &o, &cache.ch, err);
+    }
+    cr_account_release(&a);
+    if (rc) {
+        cache_drop();
+        goto out;
+    }
+    int64_t validity = DEFAULT_VALIDITY;
+    const char *v = json_string_value(json_object_get(options, "validity"));
+    struct cr_err e = CR_ERR_INIT;
+    if (v && cr_duration_parse(v, strlen(v), &validity, &e))
+        validity = DEFAULT_VALIDITY;
+    cache.delivery_id = id;
+    cache.validity_end = (started ? started : cr_clock_now(clock)) + validity;
+out:
+    json_decref(content);
+    json_decref(options);
+    free(label);
+    return rc;
+}
+
+struct outcome {
+    int64_t log_id;
+    enum cr_email_outcome outcome;
+    int code;
+    char *reply;
+    char *message_id;
+    char *address;
+    int64_t attempts;
+    int done, recorded;
+};
+
+/* Outcomes are recorded as they come, FLUSH at a time, so a crash loses (and sends again)
+ * only what was sent since the last flush: the in-flight window is the connections' share
+ * plus FLUSH, not the whole batch. */
+#define FLUSH 32
+
+struct batch {
+    struct outcome *o;
+    size_t n, unrecorded;
+    struct cr_store *s;
+    struct cr_clock *clock;
+    int rc;
+    struct cr_err *err;
+};
+
+static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
+                  struct cr_err *err);
+
+static void on_result(void *data, const struct cr_email_result *r)
+{
+    struct batch *b = data;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->o[i].log_id == r->log_id && !b->o[i].done) {
+            b->o[i].outcome = r->outcome;
+            b->o[i].code = r->code;
+            free(b->o[i].reply);
+            b->o[i].reply = cr_xstrdup(r->reply ? r->reply : "");
+            b->o[i].done = 1;
+            b->unrecorded++;
+            break;
+        }
+    if (b->unrecorded >= FLUSH && !b->rc)
+        b->rc = record(b->s, b->clock, b, b->err);
+}
+
+static int64_t backoff(int64_t attempts)
+{
+    int64_t m = INT64_C(15) * 60 * CR_USEC_PER_SEC;
+    for (int64_t i = 1; i < attempts && m < INT64_C(4) * 3600 * CR_USEC_PER_SEC; i++)
+        m *= 2;
+    return m;
+}
+
+/* Records the outcomes that are known and not yet recorded. */
+static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
+                  struct cr_err *err)
+{
+    struct cr_stmt *up = NULL;
+    cr_time_t now = cr_clock_now(clock);
+    char ts[CR_TIME_BUFSZ], next[CR_TIME_BUFSZ];
+    int rc;
+    if (!b->unrecorded)
+        return 0;
+    cr_time_format_sql(now, ts);
+    if ((rc = cr_store_begin(s, err)))
+        return rc;
+    if ((rc = cr_stmt_prepare(s,
+                              "UPDATE delivery_log SET status = ?, failure_type = ?, error = ?, "
+                              "next_attempt_at = ?, sent_at = ?, message_id = ?, updated_at = ?, "
+                              "claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                              &up, err)))
+        goto fail;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct outcome *o = &b->o[i];
+        const char *status = "sent", *ft = NULL, *na = NULL;
+        char error[400] = "";
+        if (!o->done || o->recorded)
+            continue;
+        if (o->outcome != CR_EMAIL_SENT)
+            snprintf(error, sizeof error, "%d %s", o->code, o->reply ? o->reply : "");
+        if (o->outcome == CR_EMAIL_HARD) {
+            status = "failed";
+            ft = "hard";
+        } else if (o->outcome == CR_EMAIL_SOFT) {
+            cr_time_t t = now + backoff(o->attempts);
+            if (t > cache.validity_end) {
+                status = "failed";
+                ft = "soft";
+            } else {
+                status = "pending";
+                na = cr_time_format_sql(t, next);
+            }
+        }
+        cr_stmt_reset(up);
+        cr_stmt_bind_str(up, 1, status);
+        cr_stmt_bind_str(up, 2, ft);
+        cr_stmt_bind_str(up, 3, error[0] ? error : NULL);
+        cr_stmt_bind_str(up, 4, na);
+        cr_stmt_bind_str(up, 5, o->outcome == CR_EMAIL_SENT ? ts : NULL);
+        cr_stmt_bind_str(up, 6, o->outcome == CR_EMAIL_SENT ? o->message_id : NULL);
+        cr_stmt_bind_str(up, 7, ts);
+        cr_stmt_bind_int64(up, 8, o->log_id);
+        if ((rc = cr_stmt_step(up, err)) < 0)
+            goto fail;
+        if (o->outcome == CR_EMAIL_HARD && o->code >= 500 && o->address &&
+            (rc = cr_store_run(s, err,
+                               "INSERT INTO quarantine (channel, address, reason, error_count, "
+                               "status, first_at, last_at) VALUES ('email', ?, ?, 1, "
+                               "'quarantined', ?, ?) ON CONFLICT (channel, address) DO UPDATE "
+                               "SET error_count = quarantine.error_count + 1, reason = "
+                               "excluded.reason, status = 'quarantined', last_at = excluded.last_at",
+                               "ssss", o->address, error, ts, ts)))
+            goto fail;
+    }
+    cr_stmt_free(up);
+    if ((rc = cr_store_commit(s, err)))
+        return rc;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->o[i].done)
+            b->o[i].recorded = 1;
+    b->unrecorded = 0;
+    return 0;
+fail:
+    cr_stmt_free(up);
+    cr_store_rollback(s);
+    return rc;
+}
+
+/* Claims up to BATCH due recipients of delivery id; *n is how many. */
+static int claim(struct cr_store *s, cr_time_t now, int64_t id, int64_t **ids, int64_t **att,
+                 size_t *n, struct cr_err *err)
+{
+    struct cr_stmt *st = NULL, *up = NULL;
+    char ts[CR_TIME_BUFSZ], lease[CR_TIME_BUFSZ];
+    char sql[600];
+    int rc;
+    *n = 0;
+    cr_time_format_sql(now, ts);
+    cr_time_format_sql(now + LEASE, lease);
+    snprintf(sql, sizeof sql,
+             "SELECT id, attempts FROM delivery_log WHERE delivery_id = ? AND NOT proof AND "
+             "((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)) OR "
+             "(status = 'sending' AND lease_until <= ?)) ORDER BY id LIMIT %d%s",
+             BATCH, cr_store_dialect(s) == CR_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+    if ((rc = cr_stmt_prepare(s, sql, &st, err)))
+        return rc;
+    cr_stmt_bind_int64(st, 1, id);
+    cr_stmt_bind_str(st, 2, ts);
+    cr_stmt_bind_str(st, 3, ts);
+    *ids = cr_xcalloc(BATCH, sizeof **ids);
+    *att = cr_xcalloc(BATCH, sizeof **att);
+    while ((rc = cr_stmt_step(st, err)) == 1 && *n < BATCH) {
+        (*ids)[*n] = cr_stmt_int64(st, 0);
+        (*att)[*n] = cr_stmt_int64(st, 1) + 1;
+        (*n)++;
+    }
+    cr_stmt_free(st);
+    if (rc < 0)
+        return rc;
+    if ((rc = cr_stmt_prepare(s,
+                              "UPDATE delivery_log SET status = 'sending', claimed_by = ?, "
+                              "lease_until = ?, attempts = attempts + 1, updated_at = ? "
+                              "WHERE id = ?",
+                              &up, err)))
+        return rc;
+    for (size_t i = 0; i < *n && rc >= 0; i++) {
+        cr_stmt_reset(up);
+        cr_stmt_bind_str(up, 1, me());
+        cr_stmt_bind_str(up, 2, lease);
+        cr_stmt_bind_str(up, 3, ts);
+        cr_stmt_bind_int64(up, 4, (*ids)[i]);
+        rc = cr_stmt_step(up, err);
+    }
+    cr_stmt_free(up);
+    return rc < 0 ? rc : 0;
+}
+
+/* Renders and sends the claimed rows of delivery id. */
+static int send_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                        const int64_t *ids, const int64_t *att, size_t n, struct cr_err *err)
+{
+    struct cr_stmt *st = NULL;
+    struct cr_buf sql = CR_BUF_INIT(0);
+    struct batch b = {cr_xcalloc(n + 1, sizeof *b.o), 0, 0, s, clock, 0, err};
+    struct cr_email_out *out = cr_xcalloc(n + 1, sizeof *out);
+    struct cr_buf *msgs = cr_xcalloc(n + 1, sizeof *msgs);
+    const char **row = cr_xcalloc(cache.profile.ncols + 1, sizeof *row);
+    size_t nout = 0;
+    int rc;
+    cr_buf_puts(&sql, "SELECT l.id, l.address");
+    for (size_t i = 0; i < cache.profile.ncols; i++)
+        cr_buf_printf(&sql, ", p.\"%s\"", cache.profile.cols[i].name);
+    cr_buf_puts(&sql, " FROM delivery_log l JOIN profile p ON p.id = l.profile_id WHERE "
+                      "l.delivery_id = ? AND l.status = 'sending' AND l.claimed_by = ? "
+                      "ORDER BY l.id");
+    if ((rc = cr_stmt_prepare(s, sql.data, &st, err)))
+        goto out;
+    cr_stmt_bind_int64(st, 1, id);
+    cr_stmt_bind_str(st, 2, me());
+    while (b.n < n && (rc = cr_stmt_step(st, err)) == 1) {
+        struct outcome *o = &b.o[b.n++];
+        char mid[160];
+        struct cr_err e = CR_ERR_INIT;
+        o->log_id = cr_stmt_int64(st, 0);
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == o->log_id)
+                o->attempts = att[i];
+        o->address = cr_xstrdup(cr_stmt_text(st, 1) ? cr_stmt_text(st, 1) : "");
+        for (size_t i = 0; i < cache.profile.ncols; i++)
+            row[i] = cr_stmt_text(st, (int)i + 2);
+        cr_buf_init(&msgs[nout], 0);
+        if (cr_email_render(cache.ch, row, o->address, o->log_id, 0, &msgs[nout], mid, &e)) {
+            o->outcome = CR_EMAIL_HARD;
+            o->reply = cr_xstrdup(cr_err_msg(&e));
+            o->done = 1;
+            b.unrecorded++;
+            cr_buf_release(&msgs[nout]);
+            continue;
+        }
+        o->outcome = CR_EMAIL_SOFT; /* until the transport says otherwise */
+        o->reply = cr_xstrdup("no outcome");
+        o->message_id = cr_xstrdup(mid);
+        out[nout].log_id = o->log_id;
+        out[nout].rcpt = o->address;
+        out[nout].data = msgs[nout].data;
+        out[nout].len = msgs[nout].len;
+        nout++;
+    }
+    cr_stmt_free(st);
+    st = NULL;
+    if (rc < 0)
+        goto out;
+    if ((rc = cr_email_send(cache.ch, out, nout, on_result, &b, err)))
+        goto out;
+    if (!(rc = b.rc))
+        rc = record(s, clock, &b, err);
+out:
+    cr_stmt_free(st);
+    for (size_t i = 0; i < nout; i++)
+        cr_buf_release(&msgs[i]);
+    for (size_t i = 0; i < b.n; i++) {
+        free(b.o[i].reply);
+        free(b.o[i].message_id);
+        free(b.o[i].address);
+    }
+    free(b.o);
+    free(out);
+    free(msgs);
+    free(row);
+    cr_buf_release(&sql);
+    return rc;
+}
+
+/* Ends a sending delivery with nothing left to send. Returns 1 if it did. */
+static int maybe_finish(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                        struct cr_err *err)
+{
+    int64_t left;
+    char ts[CR_TIME_BUFSZ];
+    int rc = cr_store_query_int64(s, err, &left,
+                                  "SELECT count(*) FROM delivery_log WHERE delivery_id = ? AND "
+                                  "NOT proof AND status IN ('pending', 'sending')",
+                                  "i", id);
+    if (rc < 0 || left > 0)
+        return rc < 0 ? rc : 0;
+    cr_time_format_sql(cr_clock_now(clock), ts);
+    if ((rc = cr_store_run(s, err,
+                           "UPDATE delivery SET status = 'sent', sent_at = ?, updated_at = ? "
+                           "WHERE id = ? AND status = 'sending'",
+                           "ssi", ts, ts, id)) ||
+        (rc = cr__delivery_finished(s, clock, id, err)))
+        return rc;
+    return 1;
+}
+
+int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did,
+                            struct cr_err *err)
+{
+    struct cr_stmt *st = NULL;
+    int64_t *ids = NULL, *att = NULL, id = 0;
+    size_t n = 0;
+    int rc;
+    cr_time_t now = cr_clock_now(clock);
+    *did = 0;
+    if (!released_dead) {
+        if ((rc = release_dead_claims(s, err)))
+            return rc;
+        released_dead = 1;
+    }
+    if ((rc = cr_store_begin(s, err)))
+        return rc;
+    if ((rc = cr_stmt_prepare(s, "SELECT id FROM delivery WHERE status = 'sending' ORDER BY id",
+                              &st, err)))
+        goto fail;
+    int64_t cand[64];
+    size_t ncand = 0;
+    while (ncand < 64 && (rc = cr_stmt_step(st, err)) == 1)
+        cand[ncand++] = cr_stmt_int64(st, 0);
+    cr_stmt_free(st);
+    if (rc < 0)
+        goto fail;
+    for (size_t i = 0; i < ncand && !n; i++) {
+        free(ids);
+        free(att);
+        ids = att = NULL;
+        if ((rc = claim(s, now, cand[i], &ids, &att, &n, err)))
+            goto fail;
+        if (n)
+            id = cand[i];
+        else if ((rc = maybe_finish(s, clock, cand[i], err)) < 0)
+            goto fail;
+        else if (rc == 1)
+            *did = 1;
+    }
+    if ((rc = cr_store_commit(s, err)))
+        goto out;
+    if (n) {
+        *did = 1;
+        if ((rc = open_channel(s, clock, id, err)) == 0)
+            rc = send_claimed(s, clock, id, ids, att, n, err);
+        if (rc) {
+            /* the batch could not be sent at all (account gone, template broken): the
+             * delivery fails with the reason, its claims go back */
+            struct cr_err e2 = CR_ERR_INIT;
+            cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(err));
+            if (cr_store_run(s, &e2,
+                             "UPDATE delivery SET status = 'failed', error = ? WHERE id = ?",
+                             "si", cr_err_msg(err), id) ||
+                cr_store_run(s, &e2,
+                             "UPDATE delivery_log SET status = 'pending', claimed_by = NULL, "
+                             "lease_until = NULL WHERE delivery_id = ? AND status = 'sending'",
+                             "i", id))
+                cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(&e2));
+            cache_drop();
+            rc = 0;
+        }
+    }
+    goto out;
+fail:
+    cr_store_rollback(s);
+out:
+    free(ids);
+    free(att);
+    return rc;
+}
+
+void cr_delivery_engine_close(void)
+{
+    cache_drop();
+}
+
+/* ---------------------------------------------------------------- proofs */
+
+struct proof_result {
+    int sent;
+    char error[300];
+};
+
+static void on_proof(void *data, const struct cr_email_result *r)
+{
+    struct proof_result *p = data;
+    if (r->outcome == CR_EMAIL_SENT)
+        p->sent++;
+    else
+        snprintf(p->error, sizeof p->error, "%d %s", r->code, r->reply ? r->reply : "");
+}
+
+int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, const char *to,
+                      int *sent, struct cr_err *err)
+{
+    char *status = NULL, *content_text = NULL, ts[CR_TIME_BUFSZ];
+    json_t *content = NULL;
+    struct cr_buf list = CR_BUF_INIT(0), msg = CR_BUF_INIT(0);
+    struct cr_stmt *st = NULL;
+    int rc = cr__delivery_status(s, id, &status, err);
+    *sent = 0;
+    if (rc)
+        return rc;
+    if ((rc = cr_store_query_text(s, err, &content_text,
+                                  "SELECT content FROM delivery WHERE id = ?", "i", id)) < 0)
+        goto out;
+    content = json_loads(content_text ? content_text : "{}", 0, NULL);
+    if (to) {
+        cr_buf_puts(&list, to);
+    } else {
+        json_t *v;
+        size_t i;
+        json_array_foreach(json_object_get(content, "proof_to"), i, v) {
+            cr_buf_printf(&list, "%s%s", list.len ? "," : "", json_string_value(v));
+        }
+    }
+    if (!list.len) {
+        rc = cr_err_set(err, CR_EINVAL, "no proof addresses: give --to, or proof_to in the "
+                        "template");
+        goto out;
+    }
+    if ((rc = open_channel(s, clock, id, err)))
+        goto out;
+    /* proofs show the first targeted recipient's data (or the first profile) */
+    struct cr_buf sql = CR_BUF_INIT(0);
+    cr_buf_puts(&sql, "SELECT ");
+    for (size_t i = 0; i < cache.profile.ncols; i++)
+        cr_buf_printf(&sql, "%sp.\"%s\"", i ? ", " : "", cache.profile.cols[i].name);
+    cr_buf_puts(&sql, " FROM profile p ORDER BY (SELECT min(l.id) FROM delivery_log l WHERE "
+                      "l.delivery_id = ? AND l.profile_id = p.id AND l.status <> 'excluded'), "
+                      "p.id LIMIT 1");
+    rc = cr_stmt_prepare(s, sql.data, &st, err);
+    cr_buf_release(&sql);
+    if (rc)
+        goto out;
+    cr_stmt_bind_int64(st, 1, id);
+    if ((rc = cr_stmt_step(st, err)) < 0)
+        goto out;
+    const char **row = cr_xcalloc(cache.profile.ncols + 1, sizeof *row);
+    for (size_t i = 0; rc == 1 && i < cache.profile.ncols; i++)
+        row[i] = cr_stmt_text(st, (int)i);
+    cr_time_format_sql(cr_clock_now(clock), ts);
+    rc = 0;
+    for (char *save = NULL, *addr = strtok_r(list.data, ", ", &save); addr && !rc;
+         addr = strtok_r(NULL, ", ", &save)) {
+        char mid[160];
+        int64_t log_id;
+        struct proof_result pr = {0, ""};
+        if ((rc = cr_store_query_int64(s, err, &log_id,
+                                       "INSERT INTO delivery_log (delivery_id, address, status, "
+                                       "proof, created_at, updated_at) VALUES (?, ?, 'pending', "
+                                       "?, ?, ?) RETURNING id",
+                                       "isbss", id, addr, 1, ts, ts)) < 0)
+            break;
+        if ((rc = cr_email_render(cache.ch, row, addr, log_id, 1, &msg, mid, err)))
+            break;
+        struct cr_email_out o = {log_id, addr, msg.data, msg.len};
+        if ((rc = cr_email_send(cache.ch, &o, 1, on_proof, &pr, err)))
+            break;
+        *sent += pr.sent;
+        rc = cr_store_run(s, err,
+                          "UPDATE delivery_log SET status = ?, error = ?, sent_at = ?, "
+                          "message_id = ? WHERE id = ?",
+                          "ssssi", pr.sent ? "sent" : "failed", pr.sent ? NULL : pr.error,
+                          pr.sent ? ts : NULL, mid, log_id);
+        if (!rc && !pr.sent)
+            rc = cr_err_set(err, CR_EIO, "proof to %s: %s", addr, pr.error);
+    }
+    free(row);
+out:
+    cr_stmt_free(st);
+    cr_buf_release(&list);
+    cr_buf_release(&msg);
+    json_decref(content);
+    free(content_text);
+    free(status);
+    return rc;
+}
