@@ -157,6 +157,38 @@ def test_lifecycle_errors_and_pickup(c):
     expect(accts[0]["name"] == "drop" and "password" not in json.dumps(accts), accts)
 
 
+def test_dkim_signed_over_smtp(c):
+    """An account with a DKIM key signs every message; python3-dkim verifies them with the
+    public key published as the selector's TXT record would be."""
+    import base64
+    import dkim
+    key, pub = c.path("dkim.pem"), c.path("dkim.pub")
+    subprocess.run(["openssl", "genrsa", "-out", key, "2048"], check=True, capture_output=True)
+    subprocess.run(["openssl", "rsa", "-in", key, "-pubout", "-outform", "DER", "-out", pub],
+                   check=True, capture_output=True)
+    with open(pub, "rb") as f:
+        txt = b"v=DKIM1; k=rsa; p=" + base64.b64encode(f.read())
+
+    def dns(name, timeout=5):
+        return txt if name == b"s2026._domainkey.example.com." else None
+
+    with SmtpPeer(c.path("smtp")) as peer:
+        setup(c, people(3))
+        c.run("account", "add", "smtp", "signed", "--url", f"smtp://127.0.0.1:{peer.port}",
+              "--tls", "none", "--dkim-selector", "s2026", "--dkim-domain", "example.com",
+              "--dkim-key", key)
+        expect("BEGIN" not in c.run("account", "list", "--json")[0], "the key is never shown")
+        d = c.json("delivery", "create", "--template", "offer", "--account", "signed",
+                   "--filter", "true", "--no-confirm", "--json")["id"]
+        c.run("delivery", "prepare", str(d))
+        c.run("engine", "run", "--until-idle")
+        msgs = peer.messages()
+        expect(len(msgs) == 3, msgs)
+        for m in msgs:
+            expect(m["data"].startswith(b"DKIM-Signature:"), m["data"][:80])
+            expect(dkim.verify(m["data"], dnsfunc=dns), m["data"][:400])
+
+
 def test_address_check(c):
     out, _ = c.run("address", "check", "--channel", "email", " Jean.Dupont@Exemple.FR ")
     expect(out.strip() == "Jean.Dupont@exemple.fr", out)
@@ -201,4 +233,4 @@ def test_crash_while_sending(c):
 
 if __name__ == "__main__":
     main([test_seed_004_proof_analyse_confirm_send, test_lifecycle_errors_and_pickup,
-          test_address_check, test_crash_while_sending])
+          test_dkim_signed_over_smtp, test_address_check, test_crash_while_sending])
