@@ -28,8 +28,7 @@ static int parse_ts(const char *s, cr_time_t *t)
 
 /* ---------------------------------------------------------------- statuses */
 
-static int sync_workflow_status(struct cr_store *s, int64_t wid, cr_time_t now,
-                                struct cr_err *err)
+int cr__wf_sync_status(struct cr_store *s, int64_t wid, cr_time_t now, struct cr_err *err)
 {
     char ts[CR_TIME_BUFSZ];
     return cr_store_run(
@@ -66,7 +65,7 @@ static int maybe_finish(struct cr__wf_exec *x, int64_t run_id)
                            "WHERE id = ? AND status = 'running'",
                            "si", ts, run_id)))
         return rc;
-    return sync_workflow_status(x->s, x->workflow_id, x->now, x->err);
+    return cr__wf_sync_status(x->s, x->workflow_id, x->now, x->err);
 }
 
 /* ---------------------------------------------------------------- routing */
@@ -305,7 +304,7 @@ static int start_in_tx(struct cr_store *s, struct cr_clock *clock, const struct 
         json_decref(none);
     }
     if (!rc)
-        rc = sync_workflow_status(s, wid, x.now, err);
+        rc = cr__wf_sync_status(s, wid, x.now, err);
 out:
     free(vtext);
     free(text);
@@ -421,7 +420,7 @@ static int record_failure(struct cr_store *s, struct cr_clock *clock, int64_t ar
                            "UPDATE workflow_run SET status = 'paused', error = ? WHERE id = ? "
                            "AND status = 'running'",
                            "si", full, run)) ||
-        (rc = sync_workflow_status(s, wid, cr_clock_now(clock), err))) {
+        (rc = cr__wf_sync_status(s, wid, cr_clock_now(clock), err))) {
         cr_store_rollback(s);
         return rc;
     }
@@ -478,8 +477,11 @@ int cr_wf_engine_step(struct cr_store *s, struct cr_clock *clock, int *did, stru
         rc = cr_store_query_text(s, err, &run_status,
                                  "SELECT status FROM workflow_run WHERE id = ? FOR UPDATE", "i",
                                  x.run_id);
-        if (rc == 1)
+        if (rc == 1) {
             rc = run_status && strcmp(run_status, "running") == 0;
+            /* skipped, not idle: --until-idle must look again for other runs' work */
+            *did = !rc;
+        }
         free(run_status);
     }
     if (rc <= 0) {

@@ -8,6 +8,7 @@
 #include "core/datetime.h"
 #include "core/mem.h"
 #include "workflow/engine.h"
+#include "workflow/wf_int.h"
 
 /* A run and the runs its schedulers started, transitively. */
 #define TREE                                                                                       \
@@ -88,16 +89,7 @@ static int control_tx(struct cr_store *s, cr_time_t now, int64_t run, enum cr_wf
         break;
     }
     if (!rc)
-        rc = cr_store_run(
-            s, err,
-            "UPDATE workflow SET status = CASE "
-            "WHEN EXISTS (SELECT 1 FROM workflow_run WHERE workflow_id = ? AND status = "
-            "'running') THEN 'started' "
-            "WHEN EXISTS (SELECT 1 FROM workflow_run WHERE workflow_id = ? AND status = "
-            "'paused') THEN 'paused' "
-            "ELSE coalesce((SELECT status FROM workflow_run WHERE workflow_id = ? "
-            "ORDER BY id DESC LIMIT 1), 'draft') END, updated_at = ? WHERE id = ?",
-            "iiisi", wid, wid, wid, ts, wid);
+        rc = cr__wf_sync_status(s, wid, now, err);
     free(status);
     return rc;
 }

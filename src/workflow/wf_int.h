@@ -95,5 +95,8 @@ int cr__wf_route(struct cr__wf_exec *x, int64_t run_id, const char *output, int6
                  int64_t count);
 
 int cr__wf_ancestor(const struct cr_wf_def *d, size_t a, size_t b);
+/* A workflow's status from its runs': started while one runs, else paused, else its latest
+ * run's. */
+int cr__wf_sync_status(struct cr_store *s, int64_t wid, cr_time_t now, struct cr_err *err);
 
 #endif
