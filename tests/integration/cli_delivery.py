@@ -189,6 +189,36 @@ def test_dkim_signed_over_smtp(c):
             expect(dkim.verify(m["data"], dnsfunc=dns), m["data"][:400])
 
 
+def test_unsubscribe_links(c):
+    """With a public https URL, every message carries a signed one-click unsubscribe link
+    (List-Unsubscribe + List-Unsubscribe-Post, RFC 8058) and a mailto; {{ unsubscribe_url }}
+    and {{ mirror_url }} are the recipient's own links."""
+    setup(c, people(3), pickup=True)
+    c.run("config", "set", "public_url", "https://t.example.com/")
+    c.run("config", "set", "unsubscribe.mailto", "unsub@example.com")
+    tpl = dict(TEMPLATE, html=TEMPLATE["html"] + '<a href="{{ unsubscribe_url }}">stop</a>'
+               '<a href="{{ mirror_url }}">web</a>')
+    c.write("u.json", json.dumps(tpl))
+    c.run("template", "add", "email", "offer", "u.json", "--replace")
+    d = c.json("delivery", "create", "--template", "offer", "--account", "drop",
+               "--filter", "true", "--no-confirm", "--json")["id"]
+    c.run("delivery", "prepare", str(d))
+    c.run("engine", "run", "--until-idle")
+    links = set()
+    for f in sorted(glob.glob(c.path("pickup/*.eml"))):
+        with open(f, "rb") as fh:
+            m = email.message_from_bytes(fh.read(), policy=email.policy.default)
+        lu = m["list-unsubscribe"]
+        expect(m["list-unsubscribe-post"] == "List-Unsubscribe=One-Click", m.items())
+        url = lu.split(">")[0].lstrip("<")
+        expect(url.startswith("https://t.example.com/u/") and len(url) < 80, lu)
+        expect("<mailto:unsub@example.com?subject=unsubscribe%20" in lu, lu)
+        html = m.get_body(("html",)).get_content()
+        expect(f'href="{url}"' in html and 'href="https://t.example.com/m/' in html, html)
+        links.add(url)
+    expect(len(links) == 3, "one link per recipient")
+
+
 def test_address_check(c):
     out, _ = c.run("address", "check", "--channel", "email", " Jean.Dupont@Exemple.FR ")
     expect(out.strip() == "Jean.Dupont@exemple.fr", out)
@@ -233,4 +263,5 @@ def test_crash_while_sending(c):
 
 if __name__ == "__main__":
     main([test_seed_004_proof_analyse_confirm_send, test_lifecycle_errors_and_pickup,
-          test_dkim_signed_over_smtp, test_address_check, test_crash_while_sending])
+          test_dkim_signed_over_smtp, test_unsubscribe_links, test_address_check,
+          test_crash_while_sending])

@@ -15,7 +15,9 @@
 #include "channel/email/smtp.h"
 #include "core/mem.h"
 #include "core/random.h"
+#include "store/config.h"
 #include "template/template.h"
+#include "tracking/token.h"
 
 enum { F_FROM, F_REPLY_TO, F_SUBJECT, F_HTML, F_TEXT, NFIELDS };
 static const char *const field_names[NFIELDS] = {"from", "reply_to", "subject", "html", "text"};
@@ -33,6 +35,10 @@ struct cr_email_channel {
     struct cr_smtp *smtp;
     char *pickup_dir;
     char *bcc;
+    char *public_url, *unsub_mailto; /* from the store's settings, NULL when unset */
+    struct cr_token_keys keys;
+    int has_keys;
+    struct cr_buf unsub_url, mirror_url, unsub_mail;
     struct cr_email_opts o;
     json_t *delivery; /* {"id","label"} bound as `delivery` */
 };
@@ -93,6 +99,56 @@ static int open_transport(struct cr_email_channel *ch, const struct cr_account *
     return cr_smtp_new(&c, &ch->smtp, err);
 }
 
+/* Unsubscribe and mirror links need the public URL (crier config set public_url URL) and
+ * the tracking secret; without a public URL, messages carry no https links. */
+static int load_links(struct cr_email_channel *ch, struct cr_store *s, struct cr_err *err)
+{
+    int rc;
+    cr_buf_init(&ch->unsub_url, 4096);
+    cr_buf_init(&ch->mirror_url, 4096);
+    cr_buf_init(&ch->unsub_mail, 4096);
+    if ((rc = cr_config_get(s, "public_url", &ch->public_url, err)) ||
+        (rc = cr_config_get(s, "unsubscribe.mailto", &ch->unsub_mailto, err)))
+        return rc;
+    if (ch->public_url) {
+        size_t n = strlen(ch->public_url);
+        while (n && ch->public_url[n - 1] == '/')
+            ch->public_url[--n] = 0;
+    }
+    if (!ch->public_url && !ch->unsub_mailto)
+        return 0;
+    if ((rc = cr_token_keys_load(s, &ch->keys, err)))
+        return rc;
+    ch->has_keys = 1;
+    return 0;
+}
+
+/* The links of one recipient (log_id) into the channel's buffers and the template's
+ * variables unsubscribe_url and mirror_url. */
+static void set_links(struct cr_email_channel *ch, int64_t log_id)
+{
+    char tok[CR_TOKEN_MAX];
+    struct cr_token t = {CR_TOKEN_UNSUBSCRIBE, ch->o.delivery_id, log_id, 0};
+    cr_buf_reset(&ch->unsub_url);
+    cr_buf_reset(&ch->mirror_url);
+    cr_buf_reset(&ch->unsub_mail);
+    if (!ch->has_keys)
+        return;
+    cr_token_encode(&ch->keys, &t, tok);
+    if (ch->public_url) {
+        cr_buf_printf(&ch->unsub_url, "%s/u/%s", ch->public_url, tok);
+        t.kind = CR_TOKEN_MIRROR;
+        cr_token_encode(&ch->keys, &t, tok);
+        cr_buf_printf(&ch->mirror_url, "%s/m/%s", ch->public_url, tok);
+        cr_tvars_set_str(ch->vars, "unsubscribe_url", ch->unsub_url.data, ch->unsub_url.len);
+        cr_tvars_set_str(ch->vars, "mirror_url", ch->mirror_url.data, ch->mirror_url.len);
+        t.kind = CR_TOKEN_UNSUBSCRIBE;
+        cr_token_encode(&ch->keys, &t, tok);
+    }
+    if (ch->unsub_mailto)
+        cr_buf_printf(&ch->unsub_mail, "%s?subject=unsubscribe%%20%s", ch->unsub_mailto, tok);
+}
+
 int cr_email_channel_open(struct cr_store *s, const json_t *content,
                           const struct cr_account *acct, const struct cr_schema *profile,
                           const struct cr_email_opts *o, struct cr_email_channel **out,
@@ -129,6 +185,8 @@ int cr_email_channel_open(struct cr_store *s, const json_t *content,
     }
     if (!rc)
         rc = open_transport(ch, acct, err);
+    if (!rc)
+        rc = load_links(ch, s, err);
     if (rc) {
         cr_email_channel_close(ch);
         return rc;
@@ -165,6 +223,11 @@ void cr_email_channel_close(struct cr_email_channel *ch)
     cr_smtp_free(ch->smtp);
     free(ch->pickup_dir);
     free(ch->bcc);
+    free(ch->public_url);
+    free(ch->unsub_mailto);
+    cr_buf_release(&ch->unsub_url);
+    cr_buf_release(&ch->mirror_url);
+    cr_buf_release(&ch->unsub_mail);
     json_decref(ch->delivery);
     free(ch);
 }
@@ -191,6 +254,7 @@ int cr_email_render(struct cr_email_channel *ch, const char *const *row, const c
     cr_tvars_clear(ch->vars);
     cr_tvars_set_record(ch->vars, "profile", ch->rec);
     cr_tvars_set_json(ch->vars, "delivery", ch->delivery);
+    set_links(ch, log_id);
     for (int i = 0; i < NFIELDS && !rc; i++)
         rc = render_field(ch, i, err);
     if (rc)
@@ -233,6 +297,11 @@ int cr_email_render(struct cr_email_channel *ch, const char *const *row, const c
     m.headers = hdr;
     m.nheaders = ch->nheaders;
     m.message_id = message_id;
+    /* RFC 8058 one-click needs https; an http public URL (a test setup) only feeds the
+     * {{ unsubscribe_url }} variable */
+    m.unsubscribe_url =
+        strncmp(ch->unsub_url.data, "https://", 8) == 0 ? ch->unsub_url.data : NULL;
+    m.unsubscribe_mailto = ch->unsub_mail.len ? ch->unsub_mail.data : NULL;
     m.date = cr_clock_now(ch->o.clock);
     m.iso2022jp = cr_mail_is_jp_carrier(to);
     struct cr_buf text = CR_BUF_INIT(0);
