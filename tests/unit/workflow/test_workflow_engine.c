@@ -3,7 +3,7 @@
  * branch never comes is skipped and the run finishes; a failing activity pauses its run and
  * RESUME retries it; PAUSE and STOP (on a run and the runs its scheduler started); the JSON
  * of cr_wf_status and cr_wf_list; behaviour predicates of a split resolved to the delivery
- * of the run; on both backends
+ * of the run (sent to a pickup folder, then tracked); on both backends
  */
 #include "wf_test.h"
 
@@ -440,7 +440,8 @@ static const char behaviour[] =
     " {'from': 'offer', 'to': 'w'}, {'from': 'w', 'to': 'sp'}]}";
 
 /* Run 1's tracking: opens by i % 3 == 1, clicks on the offer link by i % 4 == 1, on the
- * other link by i % 7 == 2, among the recipients (those with an email). */
+ * other link by i % 7 == 2, among the recipients (those with an email: the offer excludes
+ * the others, and its with_population outbound passes only those it sent to). */
 static int opened1(int i) { return wf_has_email(i) && i % 3 == 1; }
 static int clicked_offer1(int i) { return wf_has_email(i) && i % 4 == 1; }
 static int clicked_faq1(int i) { return wf_has_email(i) && i % 7 == 2; }
@@ -474,22 +475,40 @@ static void test_behaviour_split(void **state)
     wf_delivery_setup(&w);
     cr_time_t t0 = w.clk.fixed;
     int64_t run1 = wf_start(&w, behaviour), run2 = wf_start(&w, behaviour);
-    wf_run(&w);
-    assert_string_equal(wf_act_status(&w, run1, "w").s, "waiting");
-    assert_string_equal(wf_act_status(&w, run2, "w").s, "waiting");
-    int64_t d1 = wf_int(&w, "SELECT id FROM delivery WHERE workflow_run_id = %lld AND "
-                            "activity_id = 'offer'", (long long)run1);
-    int64_t d2 = wf_int(&w, "SELECT id FROM delivery WHERE workflow_run_id = %lld AND "
-                            "activity_id = 'offer'", (long long)run2);
+    /* each offer is prepared ("confirm": false: straight to sending) and waits to be sent */
+    while (wf_step(&w))
+        ;
+    int64_t d1 = wf_delivery(&w, run1, "offer"), d2 = wf_delivery(&w, run2, "offer");
     assert_true(d1 > 0 && d2 > 0 && d1 != d2);
+    for (int64_t r = run1; r; r = r == run1 ? run2 : 0) {
+        assert_string_equal(wf_act_status(&w, r, "offer").s, "waiting");
+        assert_string_equal(wf_act_status(&w, r, "w").s, "none");
+        assert_string_equal(wf_str(&w, "SELECT status FROM delivery WHERE id = %lld",
+                                   (long long)wf_delivery(&w, r, "offer")).s,
+                            "sending");
+    }
+    /* sent: then its recipients wait a day */
+    assert_int_equal(wf_run(&w), 4); /* offer woken, w, in each run */
+    for (int64_t d = d1; d; d = d == d1 ? d2 : 0) {
+        assert_string_equal(wf_str(&w, "SELECT status FROM delivery WHERE id = %lld",
+                                   (long long)d).s,
+                            "sent");
+        assert_string_equal(wf_ids_sql(&w, "SELECT profile_id FROM delivery_log WHERE "
+                                           "delivery_id = %lld AND status = 'sent' ORDER BY "
+                                           "profile_id", (long long)d).s,
+                            wf_where(WF_N, wf_has_email).s);
+        assert_int_equal(wf_pickup_count(&w, d),
+                         wf_int(&w, "SELECT count(*) FROM profile WHERE email IS NOT NULL"));
+    }
+    for (int64_t r = run1; r; r = r == run1 ? run2 : 0) {
+        assert_string_equal(wf_act_status(&w, r, "offer").s, "done");
+        assert_string_equal(wf_out(&w, r, "offer", "default").s,
+                            wf_where(WF_N, wf_has_email).s);
+        assert_string_equal(wf_act_status(&w, r, "w").s, "waiting");
+        assert_string_equal(wf_act_status(&w, r, "sp").s, "none");
+    }
 
-    /* what sending and tracking would have written for run 1's delivery */
-    for (int64_t d = d1; d; d = d == d1 ? d2 : 0)
-        wf_exec(&w, "INSERT INTO delivery_log (delivery_id, profile_id, address, status, "
-                    "created_at, updated_at, sent_at) SELECT %lld, id, email, 'sent', "
-                    "'2026-03-02 08:00:00', '2026-03-02 08:00:00', '2026-03-02 08:00:00' FROM "
-                    "profile WHERE email IS NOT NULL",
-                (long long)d);
+    /* what link tracking and the tracking server would have written while the wait runs */
     wf_exec(&w, "INSERT INTO delivery_url (delivery_id, link_id, url, label) VALUES "
                 "(%lld, 1, 'https://shop.example/offer', 'offer'), "
                 "(%lld, 2, 'https://shop.example/faq', 'faq')",
@@ -509,8 +528,10 @@ static void test_behaviour_split(void **state)
     track(&w, d1, 10, "click", 1);
     track(&w, d2, 2, "open", 0);  /* run 2's delivery: only 2 opened it */
 
+    w.clk.fixed = t0 + WF_DAY - WF_SEC;
+    assert_int_equal(wf_run(&w), 0);
     w.clk.fixed = t0 + WF_DAY;
-    wf_run(&w);
+    assert_int_equal(wf_run(&w), 4); /* w and sp of each run */
     assert_string_equal(wf_run_status(&w, run1).s, "finished");
     assert_string_equal(wf_out(&w, run1, "sp", "no_open").s, wf_where(WF_N, seg_no_open).s);
     assert_string_equal(wf_out(&w, run1, "sp", "open_no_click").s,

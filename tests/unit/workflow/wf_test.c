@@ -3,24 +3,48 @@
  */
 #include "wf_test.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/buf.h"
 #include "core/mem.h"
+#include "delivery/account.h"
+#include "delivery/delivery.h"
+#include "delivery/dtemplate.h"
 #include "testdb.h"
 
 void wf_open(struct wf *w, void **state)
 {
     w->d = (enum cr_dialect)(intptr_t)*state;
     w->s = testdb_open(w->d);
+    w->pickup[0] = '\0';
     cr_clock_fixed_init(&w->clk, wf_ts(WF_T0));
 }
 
 void wf_close(struct wf *w)
 {
+    cr_delivery_engine_close();
     testdb_close(w->s);
     w->s = NULL;
+    if (w->pickup[0]) {
+        DIR *dir = opendir(w->pickup);
+        struct dirent *e;
+        char path[sizeof w->pickup + 300];
+        while (dir && (e = readdir(dir))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", w->pickup, e->d_name);
+            unlink(path);
+        }
+        if (dir)
+            closedir(dir);
+        if (rmdir(w->pickup) != 0)
+            fail_msg("cannot remove the pickup folder %s", w->pickup);
+        w->pickup[0] = '\0';
+    }
 }
 
 cr_time_t wf_ts(const char *iso)
@@ -118,10 +142,22 @@ void wf_account(struct wf *w, const char *name, const char *kind, const char *ch
 
 void wf_delivery_setup(struct wf *w)
 {
-    wf_template(w, "offer", "email",
-                "{\"subject\": \"Our offer, {{ profile.first_name }}\", "
-                "\"html\": \"<p>Hello <a href=\\\"https://shop.example/offer\\\">offer</a></p>\"}");
-    wf_account(w, "mail", "smtp", "email");
+    struct cr_err err = CR_ERR_INIT;
+    int64_t id = 0;
+    json_t *content = json_pack("{ss ss ss}", "from", "Shop <news@shop.example>", "subject",
+                                "Our offer, {{ profile.first_name }}", "html",
+                                "<p>Hello <a href=\"https://shop.example/offer\">offer</a></p>");
+    if (cr_dtemplate_add(w->s, &w->clk, "email", "offer", content, 0, &id, &err))
+        fail_msg("template offer: %s", err.msg);
+    json_decref(content);
+    snprintf(w->pickup, sizeof w->pickup, "/tmp/crier-wf-pickup-XXXXXX");
+    if (!mkdtemp(w->pickup))
+        fail_msg("mkdtemp failed");
+    json_t *settings = json_pack("{ss}", "dir", w->pickup);
+    if (cr_account_add(w->s, &w->clk, "mail", "pickup", "email", "bulk", settings, NULL, &id,
+                       &err))
+        fail_msg("account mail: %s", err.msg);
+    json_decref(settings);
     wf_template(w, "offer-sms", "sms", "{\"text\": \"Offer for {{ profile.first_name }}\"}");
     wf_account(w, "sms", "smpp", "sms");
 }
@@ -307,12 +343,27 @@ int wf_step(struct wf *w)
     return did;
 }
 
+int wf_send_step(struct wf *w)
+{
+    struct cr_err err = CR_ERR_INIT;
+    int did = 0;
+    if (cr_delivery_engine_step(w->s, &w->clk, &did, &err))
+        fail_msg("delivery engine step: %s", err.msg);
+    return did;
+}
+
 int wf_run(struct wf *w)
 {
-    int steps = 0;
-    while (wf_step(w))
-        if (++steps > 10000)
-            fail_msg("the engine does not become idle");
+    int steps = 0, rounds = 0;
+    for (;;) {
+        int wf = wf_step(w), sent = wf_send_step(w);
+        steps += wf;
+        if (!wf && !sent)
+            break;
+        if (++rounds > 10000)
+            fail_msg("the engines do not become idle");
+    }
+    cr_delivery_engine_close();
     return steps;
 }
 
@@ -407,6 +458,54 @@ struct wf_text wf_out_names(struct wf *w, int64_t run, const char *act)
         len += (size_t)snprintf(t.s + len, sizeof t.s - len, "%s%s", i ? " " : "", names[i]);
     json_decref(outs);
     return t;
+}
+
+/* ---------------------------------------------------------------- deliveries */
+
+int64_t wf_delivery(struct wf *w, int64_t run, const char *act)
+{
+    return wf_int(w, "SELECT id FROM delivery WHERE workflow_run_id = %lld AND activity_id = '%s'",
+                  (long long)run, act);
+}
+
+int wf_pickup_count(struct wf *w, int64_t delivery)
+{
+    char prefix[32];
+    int n = 0;
+    if (!w->pickup[0])
+        fail_msg("no pickup folder (wf_delivery_setup)");
+    DIR *dir = opendir(w->pickup);
+    struct dirent *e;
+    if (!dir)
+        fail_msg("cannot read the pickup folder %s", w->pickup);
+    snprintf(prefix, sizeof prefix, "%lld-", (long long)delivery);
+    while ((e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0)
+            fail_msg("a half-written message is left: %s", e->d_name);
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && len > 4 &&
+            strcmp(e->d_name + len - 4, ".eml") == 0)
+            n++;
+    }
+    closedir(dir);
+    return n;
+}
+
+char *wf_pickup_message(struct wf *w, int64_t delivery, int64_t log_id)
+{
+    char path[sizeof w->pickup + 64];
+    snprintf(path, sizeof path, "%s/%lld-%lld.eml", w->pickup, (long long)delivery,
+             (long long)log_id);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct cr_buf b = CR_BUF_INIT(0);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        cr_buf_append(&b, chunk, n);
+    fclose(f);
+    return cr_buf_detach(&b, NULL);
 }
 
 /* ---------------------------------------------------------------- problems */

@@ -1,8 +1,9 @@
 /*
  * wf_test.h - what the workflow engine's test files share: a fresh database per test on the
  * backend of the test's prestate, a fixed clock, deterministic profiles, templates and
- * accounts, starting a workflow and running the engine until nothing is due, and reading
- * back populations, statuses and validation problems
+ * accounts (email through a pickup folder of the test's own), starting a workflow and running
+ * the workflow and delivery engines until nothing is due, and reading back populations,
+ * statuses, sent messages and validation problems
  *
  * Workflow texts in the tests are JSON written with two substitutions so that they read in C:
  * ' stands for " (JSON's quote) and ` for ' (the filter language's quote):
@@ -41,6 +42,7 @@ struct wf {
     struct cr_store *s;
     struct cr_clock clk; /* fixed at WF_T0; move clk.fixed to pass time */
     enum cr_dialect d;
+    char pickup[64]; /* the email account's folder ("" until wf_delivery_setup) */
 };
 
 /* Both backends for one test function (the prestate is the dialect), named apart. */
@@ -49,6 +51,7 @@ struct wf {
         {#fn " (postgres)", fn, NULL, NULL, (void *)(intptr_t)CR_DIALECT_POSTGRES}
 
 void wf_open(struct wf *w, void **state);
+/* Closes the database and removes the pickup folder with what it holds. */
 void wf_close(struct wf *w);
 cr_time_t wf_ts(const char *iso);
 
@@ -70,7 +73,9 @@ void wf_profiles(struct wf *w, int n);
 /* A template (content is JSON text) and an account. */
 void wf_template(struct wf *w, const char *name, const char *channel, const char *content);
 void wf_account(struct wf *w, const char *name, const char *kind, const char *channel);
-/* Email template 'offer' + account 'mail', SMS template 'offer-sms' + account 'sms'. */
+/* Email template 'offer' (from, subject and html, added with cr_dtemplate_add) + account
+ * 'mail' (kind pickup: its messages are .eml files in w->pickup, a folder made here and
+ * removed by wf_close), SMS template 'offer-sms' + account 'sms'. */
 void wf_delivery_setup(struct wf *w);
 /* A list with the given profiles (ids, ended by 0). */
 void wf_list(struct wf *w, const char *name, const int *ids);
@@ -108,10 +113,14 @@ struct cr_wf_def *wf_def(struct wf *w, const char *text);
 /* Loads, checks and starts; returns the run. vars is a test text or NULL. */
 int64_t wf_start(struct wf *w, const char *text);
 int64_t wf_start_vars(struct wf *w, const char *text, const char *vars);
-/* Steps the engine until nothing is due; returns how many steps ran. */
+/* Steps the workflow engine and the delivery engine (which sends) in turn until neither has
+ * anything to do, then closes what the delivery engine keeps open; returns how many workflow
+ * steps ran (sending batches are not counted). */
 int wf_run(struct wf *w);
-/* One step: 1 if something ran. */
+/* One workflow step: 1 if something ran. */
 int wf_step(struct wf *w);
+/* One delivery engine step (a batch sent, or a delivery ended): 1 if something happened. */
+int wf_send_step(struct wf *w);
 
 /* workflow_run.status, and the status of the latest execution of an activity ("none"). */
 struct wf_text wf_run_status(struct wf *w, int64_t run);
@@ -124,6 +133,16 @@ struct wf_text wf_out(struct wf *w, int64_t run, const char *act, const char *ou
 int64_t wf_out_count(struct wf *w, int64_t run, const char *act, const char *output);
 /* The names of the outputs the latest done execution recorded, sorted, space-separated. */
 struct wf_text wf_out_names(struct wf *w, int64_t run, const char *act);
+
+/* ---------------------------------------------------------------- deliveries */
+
+/* The id of the delivery activity `act` of `run` created (-1: none). */
+int64_t wf_delivery(struct wf *w, int64_t run, const char *act);
+/* How many messages of that delivery are in the pickup folder (<delivery>-<log>.eml); fails
+ * if a half-written one (.tmp) is left. */
+int wf_pickup_count(struct wf *w, int64_t delivery);
+/* The text of the message of one delivery_log row (NULL if there is none; free it). */
+char *wf_pickup_message(struct wf *w, int64_t delivery, int64_t log_id);
 
 /* ---------------------------------------------------------------- problems */
 
