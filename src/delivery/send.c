@@ -486,7 +486,8 @@ int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did
                 cr_store_run(s, &e2,
                              "UPDATE delivery_log SET status = 'pending', claimed_by = NULL, "
                              "lease_until = NULL WHERE delivery_id = ? AND status = 'sending'",
-                             "i", id))
+                             "i", id) ||
+                cr__delivery_finished(s, clock, id, &e2)) /* its workflow learns it */
                 cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(&e2));
             cache_drop();
             rc = 0;

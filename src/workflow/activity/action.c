@@ -93,14 +93,17 @@ int cr__wf_delivery(struct cr__wf_exec *x)
         int64_t id = json_integer_value(did);
         rc = cr_store_query_text(x->s, x->err, &status,
                                  "SELECT status FROM delivery WHERE id = ?", "i", id);
-        if (rc >= 0 && status && strcmp(status, "failed") == 0) {
+        if (rc >= 0 && !status) {
+            rc = cr_err_set(x->err, CR_ENOTFOUND, "delivery %lld no longer exists",
+                            (long long)id);
+        } else if (rc >= 0 && strcmp(status, "failed") == 0) {
             if (cr_store_query_text(x->s, x->err, &error,
                                     "SELECT error FROM delivery WHERE id = ?", "i", id) >= 0)
                 rc = cr_err_set(x->err, CR_ESTATE, "delivery %lld failed: %s", (long long)id,
                                 error ? error : "no reason recorded");
-        } else if (rc >= 0 && status && strcmp(status, "stopped") == 0) {
+        } else if (rc >= 0 && strcmp(status, "stopped") == 0) {
             rc = 0; /* stopped by a person: nothing goes on */
-        } else if (rc >= 0 && status && strcmp(status, "sent") != 0) {
+        } else if (rc >= 0 && strcmp(status, "sent") != 0) {
             x->sleep = 1; /* woken early (resumed run): keep waiting */
             x->wake_at = 0;
             rc = 0;
