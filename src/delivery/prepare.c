@@ -255,11 +255,23 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
     }
     if (json_is_true(json_object_get(p->options, "strict"))) {
         struct cr_account a;
-        struct cr_email_opts o = {p->id, NULL, 1, p->clock};
+        char *cname = NULL, *clabel = NULL;
+        json_t *campaign = NULL;
         if ((rc = cr_account_get_id(p->s, p->account_id, 1, &a, err)))
             return rc;
+        /* the variables the sending binds, so strict mode judges the same message */
+        if (cr_store_query_text(p->s, err, &cname, "SELECT c.name FROM campaign c JOIN delivery "
+                                "d ON d.campaign_id = c.id WHERE d.id = ?", "i", p->id) > 0 &&
+            cr_store_query_text(p->s, err, &clabel, "SELECT c.label FROM campaign c JOIN "
+                                "delivery d ON d.campaign_id = c.id WHERE d.id = ?", "i",
+                                p->id) >= 0)
+            campaign = json_pack("{ss ss?}", "name", cname, "label", clabel);
+        struct cr_email_opts o = {p->id, NULL, 1, p->clock, campaign};
         rc = cr_email_channel_open(p->s, p->content, &a, &p->profile, &o, &p->ch, err);
         cr_account_release(&a);
+        json_decref(campaign);
+        free(cname);
+        free(clabel);
         if (rc)
             return rc;
     }

@@ -102,8 +102,10 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
     if (cache.ch && cache.delivery_id == id)
         return 0;
     cache_drop();
-    int rc = cr_stmt_prepare(s, "SELECT content, options, account_id, label, started_at FROM "
-                                "delivery WHERE id = ?",
+    json_t *campaign = NULL;
+    int rc = cr_stmt_prepare(s, "SELECT d.content, d.options, d.account_id, d.label, "
+                                "d.started_at, c.name, c.label FROM delivery d LEFT JOIN "
+                                "campaign c ON c.id = d.campaign_id WHERE d.id = ?",
                              &st, err);
     if (rc)
         return rc;
@@ -113,6 +115,9 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
         options = json_loads(cr_stmt_text(st, 1) ? cr_stmt_text(st, 1) : "{}", 0, NULL);
         account_id = cr_stmt_is_null(st, 2) ? 0 : cr_stmt_int64(st, 2);
         label = cr_stmt_text(st, 3) ? cr_xstrdup(cr_stmt_text(st, 3)) : NULL;
+        if (cr_stmt_text(st, 5))
+            campaign = json_pack("{ss ss?}", "name", cr_stmt_text(st, 5), "label",
+                                 cr_stmt_text(st, 6));
         if (cr_stmt_text(st, 4)) {
             struct cr_err e = CR_ERR_INIT;
             if (cr_time_parse(cr_stmt_text(st, 4), strlen(cr_stmt_text(st, 4)), &started, &e))
@@ -133,7 +138,7 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
         goto out;
     if (!(rc = cr_schema_load(s, "profile", &cache.profile, err))) {
         struct cr_email_opts o = {id, label, json_is_true(json_object_get(options, "strict")),
-                                  clock};
+                                  clock, campaign};
         rc = cr_email_channel_open(s, content, &a, &cache.profile, &o, &cache.ch, err);
     }
     cr_account_release(&a);
@@ -151,6 +156,7 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
 out:
     json_decref(content);
     json_decref(options);
+    json_decref(campaign);
     free(label);
     return rc;
 }

@@ -134,8 +134,11 @@ def test_lifecycle_errors_and_pickup(c):
     _, err = c.run("delivery", "create", "--template", "nope", "--account", "drop",
                    "--filter", "true", status=2)
     expect("no template named 'nope'" in err, err)
+    tpl = dict(TEMPLATE, subject="{{ campaign.name }}: {{ profile.first_name }}")
+    c.write("camp.json", json.dumps(tpl))
+    c.run("template", "add", "email", "offer", "camp.json", "--replace")
     d = c.json("delivery", "create", "--template", "offer", "--account", "drop",
-               "--filter", "true", "--json")["id"]
+               "--filter", "true", "--campaign", "winter-2026", "--strict", "--json")["id"]
     _, err = c.run("delivery", "confirm", str(d), status=2)
     expect("crier delivery prepare" in err, err)
     c.run("delivery", "prepare", str(d))
@@ -149,7 +152,8 @@ def test_lifecycle_errors_and_pickup(c):
     expect(len(files) == 5, files)
     with open(files[0], "rb") as f:
         m = email.message_from_bytes(f.read(), policy=email.policy.default)
-    expect(m["subject"].startswith("Bonjour Pers"), m["subject"])
+    expect(m["subject"].startswith("winter-2026: Pers"), m["subject"])
+    expect(c.json("delivery", "show", str(d), "--json")["campaign"] == "winter-2026", d)
     expect(c.json("delivery", "show", str(d), "--json")["status"] == "sent", "sent")
     _, err = c.run("delivery", "stop", str(d), status=2)
     expect("already sent" in err, err)

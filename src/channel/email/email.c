@@ -41,6 +41,7 @@ struct cr_email_channel {
     struct cr_buf unsub_url, mirror_url, unsub_mail;
     struct cr_email_opts o;
     json_t *delivery; /* {"id","label"} bound as `delivery` */
+    json_t *campaign; /* owned copy of the options' */
 };
 
 int cr_email_addr_spec(const char *from, struct cr_buf *out)
@@ -196,6 +197,7 @@ int cr_email_channel_open(struct cr_store *s, const json_t *content,
     ch->ncols = profile->ncols;
     ch->delivery = json_pack("{sI ss}", "id", (json_int_t)o->delivery_id, "label",
                              o->label ? o->label : "");
+    ch->campaign = o->campaign ? json_deep_copy(o->campaign) : NULL;
     *out = ch;
     return 0;
 }
@@ -229,6 +231,7 @@ void cr_email_channel_close(struct cr_email_channel *ch)
     cr_buf_release(&ch->mirror_url);
     cr_buf_release(&ch->unsub_mail);
     json_decref(ch->delivery);
+    json_decref(ch->campaign);
     free(ch);
 }
 
@@ -254,6 +257,8 @@ int cr_email_render(struct cr_email_channel *ch, const char *const *row, const c
     cr_tvars_clear(ch->vars);
     cr_tvars_set_record(ch->vars, "profile", ch->rec);
     cr_tvars_set_json(ch->vars, "delivery", ch->delivery);
+    if (ch->campaign)
+        cr_tvars_set_json(ch->vars, "campaign", ch->campaign);
     set_links(ch, log_id);
     for (int i = 0; i < NFIELDS && !rc; i++)
         rc = render_field(ch, i, err);

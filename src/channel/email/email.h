@@ -23,6 +23,7 @@ struct cr_email_opts {
     const char *label;
     int strict;  /* unknown variables are errors (personalisation errors) */
     struct cr_clock *clock;
+    json_t *campaign; /* bound as `campaign` (borrowed, may be NULL): {"name","label"} */
 };
 
 /* Compiles content (an email template's JSON) and opens the account's transport. profile
