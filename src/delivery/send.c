@@ -168,6 +168,7 @@ struct outcome {
     char *reply;
     char *message_id;
     char *address;
+    char *mail_from; /* the envelope sender of this recipient's message */
     int64_t attempts;
     int done, recorded;
 };
@@ -300,26 +301,33 @@ static int claim(struct cr_store *s, cr_time_t now, int64_t id, int64_t **ids, i
     *n = 0;
     cr_time_format_sql(now, ts);
     cr_time_format_sql(now + LEASE, lease);
-    snprintf(sql, sizeof sql,
-             "SELECT id, attempts FROM delivery_log WHERE delivery_id = ? AND NOT proof AND "
-             "((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)) OR "
-             "(status = 'sending' AND lease_until <= ?)) ORDER BY id LIMIT %d%s",
-             BATCH, cr_store_dialect(s) == CR_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
-    if ((rc = cr_stmt_prepare(s, sql, &st, err)))
-        return rc;
-    cr_stmt_bind_int64(st, 1, id);
-    cr_stmt_bind_str(st, 2, ts);
-    cr_stmt_bind_str(st, 3, ts);
+    /* two walks of the (delivery, status, next attempt) index, each stopping at the limit:
+     * one statement with an OR, or an ORDER BY, would read every row of the delivery, sent
+     * ones included, for each batch (quadratic in the delivery's size) */
+    static const char *const due[2] = {
+        "SELECT id, attempts FROM delivery_log WHERE delivery_id = ? AND status = 'pending' "
+        "AND NOT proof AND (next_attempt_at IS NULL OR next_attempt_at <= ?) LIMIT ",
+        "SELECT id, attempts FROM delivery_log WHERE delivery_id = ? AND status = 'sending' "
+        "AND NOT proof AND lease_until <= ? LIMIT "};
     *ids = cr_xcalloc(BATCH, sizeof **ids);
     *att = cr_xcalloc(BATCH, sizeof **att);
-    while ((rc = cr_stmt_step(st, err)) == 1 && *n < BATCH) {
-        (*ids)[*n] = cr_stmt_int64(st, 0);
-        (*att)[*n] = cr_stmt_int64(st, 1) + 1;
-        (*n)++;
+    for (int k = 0; k < 2 && *n < BATCH; k++) {
+        snprintf(sql, sizeof sql, "%s%d%s", due[k], BATCH - (int)*n,
+                 cr_store_dialect(s) == CR_DIALECT_POSTGRES ? " FOR UPDATE SKIP LOCKED" : "");
+        if ((rc = cr_stmt_prepare(s, sql, &st, err)))
+            return rc;
+        cr_stmt_bind_int64(st, 1, id);
+        cr_stmt_bind_str(st, 2, ts);
+        while ((rc = cr_stmt_step(st, err)) == 1 && *n < BATCH) {
+            (*ids)[*n] = cr_stmt_int64(st, 0);
+            (*att)[*n] = cr_stmt_int64(st, 1) + 1;
+            (*n)++;
+        }
+        cr_stmt_free(st);
+        st = NULL;
+        if (rc < 0)
+            return rc;
     }
-    cr_stmt_free(st);
-    if (rc < 0)
-        return rc;
     if ((rc = cr_stmt_prepare(s,
                               "UPDATE delivery_log SET status = 'sending', claimed_by = ?, "
                               "lease_until = ?, attempts = attempts + 1, updated_at = ? "
@@ -350,6 +358,7 @@ static int send_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
     const char **row = cr_xcalloc(cache.profile.ncols + 1, sizeof *row);
     size_t nout = 0;
     int rc;
+    cr_email_set_now(cache.ch, cr_clock_now(clock)); /* one clock read per batch */
     cr_buf_puts(&sql, "SELECT l.id, l.address");
     for (size_t i = 0; i < cache.profile.ncols; i++)
         cr_buf_printf(&sql, ", p.\"%s\"", cache.profile.cols[i].name);
@@ -383,7 +392,9 @@ static int send_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
         o->outcome = CR_EMAIL_SOFT; /* until the transport says otherwise */
         o->reply = cr_xstrdup("no outcome");
         o->message_id = cr_xstrdup(mid);
+        o->mail_from = cr_xstrdup(cr_email_envelope_from(cache.ch));
         out[nout].log_id = o->log_id;
+        out[nout].mail_from = o->mail_from;
         out[nout].rcpt = o->address;
         out[nout].data = msgs[nout].data;
         out[nout].len = msgs[nout].len;
@@ -405,6 +416,7 @@ out:
         free(b.o[i].reply);
         free(b.o[i].message_id);
         free(b.o[i].address);
+        free(b.o[i].mail_from);
     }
     free(b.o);
     free(out);
@@ -593,7 +605,7 @@ int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, co
             break;
         if ((rc = cr_email_render(cache.ch, row, addr, log_id, 1, &msg, mid, err)))
             break;
-        struct cr_email_out o = {log_id, addr, msg.data, msg.len};
+        struct cr_email_out o = {log_id, NULL, addr, msg.data, msg.len};
         if ((rc = cr_email_send(cache.ch, &o, 1, on_proof, &pr, err)))
             break;
         *sent += pr.sent;

@@ -42,7 +42,19 @@ struct cr_email_channel {
     struct cr_email_opts o;
     json_t *delivery; /* {"id","label"} bound as `delivery` */
     json_t *campaign; /* owned copy of the options' */
+    struct cr_buf envelope_from;
+    cr_time_t now; /* 0: read the clock */
 };
+
+const char *cr_email_envelope_from(struct cr_email_channel *ch)
+{
+    return ch->envelope_from.data;
+}
+
+void cr_email_set_now(struct cr_email_channel *ch, cr_time_t now)
+{
+    ch->now = now;
+}
 
 int cr_email_addr_spec(const char *from, struct cr_buf *out)
 {
@@ -230,6 +242,7 @@ void cr_email_channel_close(struct cr_email_channel *ch)
     cr_buf_release(&ch->unsub_url);
     cr_buf_release(&ch->mirror_url);
     cr_buf_release(&ch->unsub_mail);
+    cr_buf_release(&ch->envelope_from);
     json_decref(ch->delivery);
     json_decref(ch->campaign);
     free(ch);
@@ -284,6 +297,8 @@ int cr_email_render(struct cr_email_channel *ch, const char *const *row, const c
     if (rc)
         goto out;
     cr_email_addr_spec(ch->part[F_FROM].data, &from_addr);
+    cr_buf_reset(&ch->envelope_from);
+    cr_buf_append(&ch->envelope_from, from_addr.data, from_addr.len);
     const char *at = strrchr(from_addr.data, '@');
     uint32_t r;
     cr_random_bytes(&r, sizeof r);
@@ -307,7 +322,7 @@ int cr_email_render(struct cr_email_channel *ch, const char *const *row, const c
     m.unsubscribe_url =
         strncmp(ch->unsub_url.data, "https://", 8) == 0 ? ch->unsub_url.data : NULL;
     m.unsubscribe_mailto = ch->unsub_mail.len ? ch->unsub_mail.data : NULL;
-    m.date = cr_clock_now(ch->o.clock);
+    m.date = ch->now ? ch->now : cr_clock_now(ch->o.clock);
     m.iso2022jp = cr_mail_is_jp_carrier(to);
     struct cr_buf text = CR_BUF_INIT(0);
     if (!m.text && m.html) { /* a text version for clients that do not show html */
@@ -405,7 +420,7 @@ int cr_email_send(struct cr_email_channel *ch, const struct cr_email_out *msgs, 
     cr_email_addr_spec(ch->part[F_FROM].data, &from);
     for (size_t i = 0; i < n; i++) {
         sm[i].id = msgs[i].log_id;
-        sm[i].mail_from = from.data;
+        sm[i].mail_from = msgs[i].mail_from ? msgs[i].mail_from : from.data;
         sm[i].rcpt = msgs[i].rcpt;
         sm[i].bcc = ch->bcc;
         sm[i].data = msgs[i].data;

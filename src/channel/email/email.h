@@ -43,6 +43,7 @@ int cr_email_render(struct cr_email_channel *ch, const char *const *row, const c
 
 struct cr_email_out {
     int64_t log_id;
+    const char *mail_from; /* envelope sender; NULL: that of the last message rendered */
     const char *rcpt;
     const char *data;
     size_t len;
@@ -58,6 +59,13 @@ struct cr_email_result {
 int cr_email_send(struct cr_email_channel *ch, const struct cr_email_out *msgs, size_t n,
                   void (*done)(void *data, const struct cr_email_result *r), void *data,
                   struct cr_err *err) CR_WARN_UNUSED;
+
+/* The envelope sender of the message rendered last (the address of its From), valid until
+ * the next render. */
+const char *cr_email_envelope_from(struct cr_email_channel *ch);
+/* Fixes the Date of the messages rendered from now on (a batch reads the clock once);
+ * 0 goes back to reading the clock per message. */
+void cr_email_set_now(struct cr_email_channel *ch, cr_time_t now);
 
 /* The address part of "Name <a@b>" (or the text itself), copied into out. */
 int cr_email_addr_spec(const char *from, struct cr_buf *out);
