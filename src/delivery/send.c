@@ -346,6 +346,49 @@ static int claim(struct cr_store *s, cr_time_t now, int64_t id, int64_t **ids, i
     return rc < 0 ? rc : 0;
 }
 
+/* The claimed recipients of a batch, read before sending; their messages are rendered one
+ * by one when a connection is free (produce), so rendering overlaps with the wire. */
+struct producer {
+    struct batch *b;
+    char **cells; /* n rows of ncols column texts (owned; NULL = SQL NULL) */
+    size_t ncols, i;
+    struct cr_buf *msgs;
+    const char **row;
+};
+
+static int produce(void *src, struct cr_email_out *out, struct cr_err *err)
+{
+    struct producer *p = src;
+    (void)err;
+    while (p->i < p->b->n) {
+        size_t k = p->i++;
+        struct outcome *o = &p->b->o[k];
+        char mid[160];
+        struct cr_err e = CR_ERR_INIT;
+        for (size_t c = 0; c < p->ncols; c++)
+            p->row[c] = p->cells[k * p->ncols + c];
+        cr_buf_init(&p->msgs[k], 0);
+        if (cr_email_render(cache.ch, p->row, o->address, o->log_id, 0, &p->msgs[k], mid, &e)) {
+            o->outcome = CR_EMAIL_HARD; /* a personalisation error is final */
+            o->reply = cr_xstrdup(cr_err_msg(&e));
+            o->done = 1;
+            p->b->unrecorded++;
+            continue;
+        }
+        o->outcome = CR_EMAIL_SOFT; /* until the transport says otherwise */
+        o->reply = cr_xstrdup("no outcome");
+        o->message_id = cr_xstrdup(mid);
+        o->mail_from = cr_xstrdup(cr_email_envelope_from(cache.ch));
+        out->log_id = o->log_id;
+        out->mail_from = o->mail_from;
+        out->rcpt = o->address;
+        out->data = p->msgs[k].data;
+        out->len = p->msgs[k].len;
+        return 1;
+    }
+    return 0;
+}
+
 /* Renders and sends the claimed rows of delivery id. */
 static int send_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
                         const int64_t *ids, const int64_t *att, size_t n, struct cr_err *err)
@@ -353,14 +396,13 @@ static int send_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
     struct cr_stmt *st = NULL;
     struct cr_buf sql = CR_BUF_INIT(0);
     struct batch b = {cr_xcalloc(n + 1, sizeof *b.o), 0, 0, s, clock, 0, err};
-    struct cr_email_out *out = cr_xcalloc(n + 1, sizeof *out);
-    struct cr_buf *msgs = cr_xcalloc(n + 1, sizeof *msgs);
-    const char **row = cr_xcalloc(cache.profile.ncols + 1, sizeof *row);
-    size_t nout = 0;
+    size_t ncols = cache.profile.ncols;
+    struct producer p = {&b, cr_xcalloc(n * ncols + 1, sizeof *p.cells), ncols, 0,
+                         cr_xcalloc(n + 1, sizeof *p.msgs), cr_xcalloc(ncols + 1, sizeof *p.row)};
     int rc;
     cr_email_set_now(cache.ch, cr_clock_now(clock)); /* one clock read per batch */
     cr_buf_puts(&sql, "SELECT l.id, l.address");
-    for (size_t i = 0; i < cache.profile.ncols; i++)
+    for (size_t i = 0; i < ncols; i++)
         cr_buf_printf(&sql, ", p.\"%s\"", cache.profile.cols[i].name);
     cr_buf_puts(&sql, " FROM delivery_log l JOIN profile p ON p.id = l.profile_id WHERE "
                       "l.delivery_id = ? AND l.status = 'sending' AND l.claimed_by = ? "
@@ -370,58 +412,41 @@ static int send_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
     cr_stmt_bind_int64(st, 1, id);
     cr_stmt_bind_str(st, 2, me());
     while (b.n < n && (rc = cr_stmt_step(st, err)) == 1) {
-        struct outcome *o = &b.o[b.n++];
-        char mid[160];
-        struct cr_err e = CR_ERR_INIT;
+        struct outcome *o = &b.o[b.n];
         o->log_id = cr_stmt_int64(st, 0);
         for (size_t i = 0; i < n; i++)
             if (ids[i] == o->log_id)
                 o->attempts = att[i];
         o->address = cr_xstrdup(cr_stmt_text(st, 1) ? cr_stmt_text(st, 1) : "");
-        for (size_t i = 0; i < cache.profile.ncols; i++)
-            row[i] = cr_stmt_text(st, (int)i + 2);
-        cr_buf_init(&msgs[nout], 0);
-        if (cr_email_render(cache.ch, row, o->address, o->log_id, 0, &msgs[nout], mid, &e)) {
-            o->outcome = CR_EMAIL_HARD;
-            o->reply = cr_xstrdup(cr_err_msg(&e));
-            o->done = 1;
-            b.unrecorded++;
-            cr_buf_release(&msgs[nout]);
-            continue;
+        for (size_t c = 0; c < ncols; c++) {
+            const char *v = cr_stmt_text(st, (int)c + 2);
+            p.cells[b.n * ncols + c] = v ? cr_xstrdup(v) : NULL;
         }
-        o->outcome = CR_EMAIL_SOFT; /* until the transport says otherwise */
-        o->reply = cr_xstrdup("no outcome");
-        o->message_id = cr_xstrdup(mid);
-        o->mail_from = cr_xstrdup(cr_email_envelope_from(cache.ch));
-        out[nout].log_id = o->log_id;
-        out[nout].mail_from = o->mail_from;
-        out[nout].rcpt = o->address;
-        out[nout].data = msgs[nout].data;
-        out[nout].len = msgs[nout].len;
-        nout++;
+        b.n++;
     }
     cr_stmt_free(st);
     st = NULL;
     if (rc < 0)
         goto out;
-    if ((rc = cr_email_send(cache.ch, out, nout, on_result, &b, err)))
+    if ((rc = cr_email_send_stream(cache.ch, produce, &p, on_result, &b, err)))
         goto out;
     if (!(rc = b.rc))
         rc = record(s, clock, &b, err);
 out:
     cr_stmt_free(st);
-    for (size_t i = 0; i < nout; i++)
-        cr_buf_release(&msgs[i]);
     for (size_t i = 0; i < b.n; i++) {
+        cr_buf_release(&p.msgs[i]);
         free(b.o[i].reply);
         free(b.o[i].message_id);
         free(b.o[i].address);
         free(b.o[i].mail_from);
+        for (size_t c = 0; c < ncols; c++)
+            free(p.cells[i * ncols + c]);
     }
     free(b.o);
-    free(out);
-    free(msgs);
-    free(row);
+    free(p.cells);
+    free(p.msgs);
+    free(p.row);
     cr_buf_release(&sql);
     return rc;
 }

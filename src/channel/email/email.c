@@ -398,6 +398,54 @@ static void smtp_done(void *data, const struct cr_smtp_result *r)
     relay->done(relay->data, &e);
 }
 
+struct stream {
+    struct cr_email_channel *ch;
+    int (*next)(void *src, struct cr_email_out *out, struct cr_err *err);
+    void *src;
+};
+
+static int smtp_next(void *data, struct cr_smtp_msg *m, struct cr_err *err)
+{
+    struct stream *st = data;
+    struct cr_email_out o;
+    int rc = st->next(st->src, &o, err);
+    if (rc != 1)
+        return rc;
+    memset(m, 0, sizeof *m);
+    m->id = o.log_id;
+    m->mail_from = o.mail_from ? o.mail_from : st->ch->envelope_from.data;
+    m->rcpt = o.rcpt;
+    m->bcc = st->ch->bcc;
+    m->data = o.data;
+    m->len = o.len;
+    return 1;
+}
+
+int cr_email_send_stream(struct cr_email_channel *ch,
+                         int (*next)(void *src, struct cr_email_out *out, struct cr_err *err),
+                         void *src, void (*done)(void *data, const struct cr_email_result *r),
+                         void *data, struct cr_err *err)
+{
+    if (ch->pickup_dir) {
+        struct cr_email_out o;
+        int rc;
+        while ((rc = next(src, &o, err)) == 1) {
+            struct cr_err e = CR_ERR_INIT;
+            struct cr_email_result r = {o.log_id, CR_EMAIL_SENT, 250, "written"};
+            if (pickup_one(ch, &o, &e)) {
+                r.outcome = CR_EMAIL_SOFT;
+                r.code = 0;
+                r.reply = cr_err_msg(&e);
+            }
+            done(data, &r);
+        }
+        return rc < 0 ? rc : 0;
+    }
+    struct stream st = {ch, next, src};
+    struct smtp_relay relay = {done, data};
+    return cr_smtp_send_stream(ch->smtp, smtp_next, &st, smtp_done, &relay, err);
+}
+
 int cr_email_send(struct cr_email_channel *ch, const struct cr_email_out *msgs, size_t n,
                   void (*done)(void *data, const struct cr_email_result *r), void *data,
                   struct cr_err *err)

@@ -60,6 +60,14 @@ int cr_email_send(struct cr_email_channel *ch, const struct cr_email_out *msgs, 
                   void (*done)(void *data, const struct cr_email_result *r), void *data,
                   struct cr_err *err) CR_WARN_UNUSED;
 
+/* As cr_email_send, the messages produced on demand by next (1: *out filled, its strings
+ * valid until done() reports it; 0: no more; negative: stop with err set), so rendering
+ * overlaps with sending. */
+int cr_email_send_stream(struct cr_email_channel *ch,
+                         int (*next)(void *src, struct cr_email_out *out, struct cr_err *err),
+                         void *src, void (*done)(void *data, const struct cr_email_result *r),
+                         void *data, struct cr_err *err) CR_WARN_UNUSED;
+
 /* The envelope sender of the message rendered last (the address of its From), valid until
  * the next render. */
 const char *cr_email_envelope_from(struct cr_email_channel *ch);

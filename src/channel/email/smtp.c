@@ -85,6 +85,7 @@ struct slot {
     CURL *easy;
     int busy; /* in the multi handle */
     size_t msg;
+    int64_t id; /* the message being sent (the caller's id) */
     const char *data; /* upload cursor */
     size_t len, off;
     struct curl_slist *rcpts;
@@ -575,34 +576,44 @@ static struct slot *free_slot(struct cr_smtp *s)
     return NULL;
 }
 
-int cr_smtp_send(struct cr_smtp *s, const struct cr_smtp_msg *msgs, size_t n,
-                 void (*done)(void *data, const struct cr_smtp_result *r), void *data,
-                 struct cr_err *err)
+/* The one sending loop: messages come from next() while a connection is free, so a caller
+ * can render message k+1 while message k is on the wire. */
+static int send_loop(struct cr_smtp *s,
+                     int (*next)(void *src, struct cr_smtp_msg *m, struct cr_err *err),
+                     void *src, void (*done)(void *data, const struct cr_smtp_result *r),
+                     void *data, struct cr_err *err)
 {
-    if (!done || (n && !msgs))
-        return cr_err_set(err, CR_EINVAL, "cr_smtp_send needs messages and a done callback");
-    for (size_t i = 0; i < n; i++) {
-        int rc = check_msg(&msgs[i], err);
-        if (rc)
-            return rc;
-    }
-    size_t next = 0, left = n;
-    while (left > 0) {
+    size_t left = 0;
+    int more = 1;
+    while (more || left > 0) {
         struct slot *sl;
-        while (next < n && (sl = free_slot(s)) != NULL) {
+        while (more && (sl = free_slot(s)) != NULL) {
+            struct cr_smtp_msg m;
             if (s->rate > 0) {
                 bucket_refill(s);
                 if (s->tokens < 1)
                     break;
-                s->tokens -= 1;
             }
-            int rc = slot_start(s, sl, &msgs[next], next, err);
-            if (rc) {
+            int rc = next(src, &m, err);
+            if (rc < 0) {
                 abort_all(s);
                 return rc;
             }
-            next++;
+            if (rc == 0) {
+                more = 0;
+                break;
+            }
+            if ((rc = check_msg(&m, err)) || (rc = slot_start(s, sl, &m, 0, err))) {
+                abort_all(s);
+                return rc;
+            }
+            sl->id = m.id;
+            if (s->rate > 0)
+                s->tokens -= 1;
+            left++;
         }
+        if (left == 0)
+            continue;
 
         int running;
         CURLMcode mc = curl_multi_perform(s->multi, &running);
@@ -620,7 +631,7 @@ int cr_smtp_send(struct cr_smtp *s, const struct cr_smtp_msg *msgs, size_t n,
             curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, &priv);
             sl = (struct slot *)(void *)priv;
             CURLcode res = cm->data.result; /* cm is invalid after remove_handle */
-            struct cr_smtp_result r = {.id = msgs[sl->msg].id};
+            struct cr_smtp_result r = {.id = sl->id};
             classify(sl, res, &r);
             curl_multi_remove_handle(s->multi, sl->easy);
             sl->busy = 0;
@@ -634,7 +645,7 @@ int cr_smtp_send(struct cr_smtp *s, const struct cr_smtp_msg *msgs, size_t n,
             continue;
 
         int wait_ms = 1000;
-        if (next < n && s->rate > 0 && free_slot(s)) {
+        if (more && s->rate > 0 && free_slot(s)) {
             double need = (1 - s->tokens) / s->rate * 1000;
             wait_ms = need < 1 ? 1 : need > 1000 ? 1000 : (int)need + 1;
         }
@@ -645,4 +656,44 @@ int cr_smtp_send(struct cr_smtp *s, const struct cr_smtp_msg *msgs, size_t n,
         }
     }
     return 0;
+}
+
+struct array_src {
+    const struct cr_smtp_msg *msgs;
+    size_t n, i;
+};
+
+static int array_next(void *src, struct cr_smtp_msg *m, struct cr_err *err)
+{
+    struct array_src *a = src;
+    (void)err;
+    if (a->i == a->n)
+        return 0;
+    *m = a->msgs[a->i++];
+    return 1;
+}
+
+int cr_smtp_send(struct cr_smtp *s, const struct cr_smtp_msg *msgs, size_t n,
+                 void (*done)(void *data, const struct cr_smtp_result *r), void *data,
+                 struct cr_err *err)
+{
+    if (!done || (n && !msgs))
+        return cr_err_set(err, CR_EINVAL, "cr_smtp_send needs messages and a done callback");
+    for (size_t i = 0; i < n; i++) { /* all or nothing: check before sending any */
+        int rc = check_msg(&msgs[i], err);
+        if (rc)
+            return rc;
+    }
+    struct array_src a = {msgs, n, 0};
+    return send_loop(s, array_next, &a, done, data, err);
+}
+
+int cr_smtp_send_stream(struct cr_smtp *s,
+                        int (*next)(void *src, struct cr_smtp_msg *m, struct cr_err *err),
+                        void *src, void (*done)(void *data, const struct cr_smtp_result *r),
+                        void *data, struct cr_err *err)
+{
+    if (!done || !next)
+        return cr_err_set(err, CR_EINVAL, "cr_smtp_send_stream needs next and done callbacks");
+    return send_loop(s, next, src, done, data, err);
 }

@@ -95,6 +95,14 @@ int cr_smtp_send(struct cr_smtp *s,
                  void *data,
                  struct cr_err *err) CR_WARN_UNUSED;
 
+/* As cr_smtp_send, with the messages produced on demand, when a connection is free: next
+ * returns 1 and fills *m (whose strings must stay valid until done() reports m->id), 0 when
+ * there are no more, or a negative CR_E* (err set) to stop. Lets a caller render a message
+ * while others are on the wire. */
+int cr_smtp_send_stream(struct cr_smtp *s,
+                        int (*next)(void *src, struct cr_smtp_msg *m, struct cr_err *err),
+                        void *src, void (*done)(void *data, const struct cr_smtp_result *r),
+                        void *data, struct cr_err *err) CR_WARN_UNUSED;
 const char *cr_smtp_outcome_name(enum cr_smtp_outcome o); /* "sent", "soft", "hard" */
 
 #endif
