@@ -17,6 +17,7 @@
 #include "channel/email/email.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/strmap.h"
 #include "delivery/account.h"
 #include "delivery/delivery_int.h"
 #include "store/schema.h"
@@ -180,7 +181,8 @@ struct outcome {
 
 struct batch {
     struct outcome *o;
-    size_t n, unrecorded;
+    size_t n, cap, unrecorded, low; /* low: no unrecorded outcome below it */
+    struct cr_strmap where;          /* log id -> index in o */
     struct cr_store *s;
     struct cr_clock *clock;
     int rc;
@@ -193,16 +195,17 @@ static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
 static void on_result(void *data, const struct cr_email_result *r)
 {
     struct batch *b = data;
-    for (size_t i = 0; i < b->n; i++)
-        if (b->o[i].log_id == r->log_id && !b->o[i].done) {
-            b->o[i].outcome = r->outcome;
-            b->o[i].code = r->code;
-            free(b->o[i].reply);
-            b->o[i].reply = cr_xstrdup(r->reply ? r->reply : "");
-            b->o[i].done = 1;
-            b->unrecorded++;
-            break;
-        }
+    char key[24];
+    int64_t i;
+    int n = snprintf(key, sizeof key, "%lld", (long long)r->log_id);
+    if (cr_strmap_get(&b->where, key, (size_t)n, &i) && !b->o[i].done) {
+        b->o[i].outcome = r->outcome;
+        b->o[i].code = r->code;
+        free(b->o[i].reply);
+        b->o[i].reply = cr_xstrdup(r->reply ? r->reply : "");
+        b->o[i].done = 1;
+        b->unrecorded++;
+    }
     if (b->unrecorded >= FLUSH && !b->rc)
         b->rc = record(b->s, b->clock, b, b->err);
 }
@@ -234,7 +237,7 @@ static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
                               "claimed_by = NULL, lease_until = NULL WHERE id = ?",
                               &up, err)))
         goto fail;
-    for (size_t i = 0; i < b->n; i++) {
+    for (size_t i = b->low; i < b->n; i++) {
         const struct outcome *o = &b->o[i];
         const char *status = "sent", *ft = NULL, *na = NULL;
         char error[400] = "";
@@ -279,9 +282,11 @@ static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
     cr_stmt_free(up);
     if ((rc = cr_store_commit(s, err)))
         return rc;
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = b->low; i < b->n; i++)
         if (b->o[i].done)
             b->o[i].recorded = 1;
+    while (b->low < b->n && b->o[b->low].recorded)
+        b->low++;
     b->unrecorded = 0;
     return 0;
 fail:
@@ -346,21 +351,118 @@ static int claim(struct cr_store *s, cr_time_t now, int64_t id, int64_t **ids, i
     return rc < 0 ? rc : 0;
 }
 
-/* The claimed recipients of a batch, read before sending; their messages are rendered one
- * by one when a connection is free (produce), so rendering overlaps with the wire. */
+/* How many batches one engine step streams before it returns (so workflows get turns). */
+#define STREAM_BATCHES 20
+
+/*
+ * The claimed recipients, read before they are sent; their messages are rendered one by one
+ * when a connection is free (produce), and when a batch runs out the next one is claimed
+ * from inside the sending loop, so connections never idle between batches.
+ */
 struct producer {
     struct batch *b;
-    char **cells; /* n rows of ncols column texts (owned; NULL = SQL NULL) */
+    char **cells; /* b->cap rows of ncols column texts (owned; NULL = SQL NULL) */
     size_t ncols, i;
     struct cr_buf *msgs;
     const char **row;
+    struct cr_store *s;
+    struct cr_clock *clock;
+    int64_t id;
+    int batches;
 };
+
+static int claim(struct cr_store *s, cr_time_t now, int64_t id, int64_t **ids, int64_t **att,
+                 size_t *n, struct cr_err *err);
+
+/* Reads this process's claimed rows of the delivery that are not known yet. */
+static int fetch(struct producer *p, const int64_t *ids, const int64_t *att, size_t n,
+                 struct cr_err *err)
+{
+    struct batch *b = p->b;
+    struct cr_stmt *st = NULL;
+    struct cr_buf sql = CR_BUF_INIT(0);
+    int rc;
+    if (b->n + n > b->cap) {
+        size_t cap = b->n + n + 64;
+        b->o = cr_xrealloc(b->o, cap * sizeof *b->o);
+        memset(b->o + b->cap, 0, (cap - b->cap) * sizeof *b->o);
+        p->cells = cr_xrealloc(p->cells, (cap * p->ncols + 1) * sizeof *p->cells);
+        p->msgs = cr_xrealloc(p->msgs, cap * sizeof *p->msgs);
+        memset(p->msgs + b->cap, 0, (cap - b->cap) * sizeof *p->msgs);
+        b->cap = cap;
+    }
+    cr_buf_puts(&sql, "SELECT l.id, l.address");
+    for (size_t i = 0; i < p->ncols; i++)
+        cr_buf_printf(&sql, ", p.\"%s\"", cache.profile.cols[i].name);
+    cr_buf_puts(&sql, " FROM delivery_log l JOIN profile p ON p.id = l.profile_id WHERE "
+                      "l.delivery_id = ? AND l.status = 'sending' AND l.claimed_by = ? "
+                      "ORDER BY l.id");
+    rc = cr_stmt_prepare(p->s, sql.data, &st, err);
+    cr_buf_release(&sql);
+    if (rc)
+        return rc;
+    cr_stmt_bind_int64(st, 1, p->id);
+    cr_stmt_bind_str(st, 2, me());
+    while (b->n < b->cap && (rc = cr_stmt_step(st, err)) == 1) {
+        char key[24];
+        int64_t known, log_id = cr_stmt_int64(st, 0);
+        int kn = snprintf(key, sizeof key, "%lld", (long long)log_id);
+        if (cr_strmap_get(&b->where, key, (size_t)kn, &known))
+            continue; /* an earlier batch's, still on its way */
+        struct outcome *o = &b->o[b->n];
+        o->log_id = log_id;
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == log_id)
+                o->attempts = att[i];
+        o->address = cr_xstrdup(cr_stmt_text(st, 1) ? cr_stmt_text(st, 1) : "");
+        for (size_t c = 0; c < p->ncols; c++) {
+            const char *v = cr_stmt_text(st, (int)c + 2);
+            p->cells[b->n * p->ncols + c] = v ? cr_xstrdup(v) : NULL;
+        }
+        cr_strmap_put(&b->where, key, (size_t)kn, (int64_t)b->n);
+        b->n++;
+    }
+    cr_stmt_free(st);
+    return rc < 0 ? rc : 0;
+}
+
+/* Claims and reads the next batch, if the delivery is still sending. Returns 1 if it got
+ * recipients, 0 if none, negative on error. */
+static int next_batch(struct producer *p, struct cr_err *err)
+{
+    int64_t *ids = NULL, *att = NULL;
+    size_t n = 0;
+    char *status = NULL;
+    int rc;
+    if (p->batches >= STREAM_BATCHES)
+        return 0;
+    if ((rc = cr_store_begin(p->s, err)))
+        return rc;
+    rc = cr__delivery_status(p->s, p->id, &status, err);
+    if (!rc && strcmp(status, "sending") == 0)
+        rc = claim(p->s, cr_clock_now(p->clock), p->id, &ids, &att, &n, err);
+    free(status);
+    if (rc) {
+        cr_store_rollback(p->s);
+    } else if (!(rc = cr_store_commit(p->s, err)) && n) {
+        p->batches++;
+        rc = fetch(p, ids, att, n, err);
+    }
+    free(ids);
+    free(att);
+    return rc < 0 ? rc : n > 0;
+}
 
 static int produce(void *src, struct cr_email_out *out, struct cr_err *err)
 {
     struct producer *p = src;
-    (void)err;
-    while (p->i < p->b->n) {
+    for (;;) {
+        if (p->i == p->b->n) {
+            int got = next_batch(p, err);
+            if (got <= 0)
+                return got;
+            continue;
+        }
         size_t k = p->i++;
         struct outcome *o = &p->b->o[k];
         char mid[160];
@@ -386,68 +488,45 @@ static int produce(void *src, struct cr_email_out *out, struct cr_err *err)
         out->len = p->msgs[k].len;
         return 1;
     }
-    return 0;
 }
 
-/* Renders and sends the claimed rows of delivery id. */
+/* Renders and sends the claimed rows of delivery id, then the next batches. */
 static int send_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
                         const int64_t *ids, const int64_t *att, size_t n, struct cr_err *err)
 {
-    struct cr_stmt *st = NULL;
-    struct cr_buf sql = CR_BUF_INIT(0);
-    struct batch b = {cr_xcalloc(n + 1, sizeof *b.o), 0, 0, s, clock, 0, err};
-    size_t ncols = cache.profile.ncols;
-    struct producer p = {&b, cr_xcalloc(n * ncols + 1, sizeof *p.cells), ncols, 0,
-                         cr_xcalloc(n + 1, sizeof *p.msgs), cr_xcalloc(ncols + 1, sizeof *p.row)};
+    struct batch b = {0};
+    struct producer p = {0};
     int rc;
-    cr_email_set_now(cache.ch, cr_clock_now(clock)); /* one clock read per batch */
-    cr_buf_puts(&sql, "SELECT l.id, l.address");
-    for (size_t i = 0; i < ncols; i++)
-        cr_buf_printf(&sql, ", p.\"%s\"", cache.profile.cols[i].name);
-    cr_buf_puts(&sql, " FROM delivery_log l JOIN profile p ON p.id = l.profile_id WHERE "
-                      "l.delivery_id = ? AND l.status = 'sending' AND l.claimed_by = ? "
-                      "ORDER BY l.id");
-    if ((rc = cr_stmt_prepare(s, sql.data, &st, err)))
-        goto out;
-    cr_stmt_bind_int64(st, 1, id);
-    cr_stmt_bind_str(st, 2, me());
-    while (b.n < n && (rc = cr_stmt_step(st, err)) == 1) {
-        struct outcome *o = &b.o[b.n];
-        o->log_id = cr_stmt_int64(st, 0);
-        for (size_t i = 0; i < n; i++)
-            if (ids[i] == o->log_id)
-                o->attempts = att[i];
-        o->address = cr_xstrdup(cr_stmt_text(st, 1) ? cr_stmt_text(st, 1) : "");
-        for (size_t c = 0; c < ncols; c++) {
-            const char *v = cr_stmt_text(st, (int)c + 2);
-            p.cells[b.n * ncols + c] = v ? cr_xstrdup(v) : NULL;
-        }
-        b.n++;
-    }
-    cr_stmt_free(st);
-    st = NULL;
-    if (rc < 0)
-        goto out;
-    if ((rc = cr_email_send_stream(cache.ch, produce, &p, on_result, &b, err)))
-        goto out;
-    if (!(rc = b.rc))
+    b.s = s;
+    b.clock = clock;
+    b.err = err;
+    cr_strmap_init(&b.where);
+    p.b = &b;
+    p.ncols = cache.profile.ncols;
+    p.row = cr_xcalloc(p.ncols + 1, sizeof *p.row);
+    p.s = s;
+    p.clock = clock;
+    p.id = id;
+    p.batches = 1;
+    cr_email_set_now(cache.ch, cr_clock_now(clock)); /* one clock read per step */
+    if (!(rc = fetch(&p, ids, att, n, err)) &&
+        !(rc = cr_email_send_stream(cache.ch, produce, &p, on_result, &b, err)) &&
+        !(rc = b.rc))
         rc = record(s, clock, &b, err);
-out:
-    cr_stmt_free(st);
     for (size_t i = 0; i < b.n; i++) {
         cr_buf_release(&p.msgs[i]);
         free(b.o[i].reply);
         free(b.o[i].message_id);
         free(b.o[i].address);
         free(b.o[i].mail_from);
-        for (size_t c = 0; c < ncols; c++)
-            free(p.cells[i * ncols + c]);
+        for (size_t c = 0; c < p.ncols; c++)
+            free(p.cells[i * p.ncols + c]);
     }
+    cr_strmap_release(&b.where);
     free(b.o);
     free(p.cells);
     free(p.msgs);
     free(p.row);
-    cr_buf_release(&sql);
     return rc;
 }
 
