@@ -134,3 +134,27 @@ void cli_close_store(struct cli *c)
     cr_store_close(c->store);
     c->store = NULL;
 }
+
+void cli_print_json(json_t *j)
+{
+    json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    putchar('\n');
+}
+
+void cli_print_id(int64_t id, int as_json)
+{
+    printf(as_json ? "{\"id\":%lld}\n" : "%lld\n", (long long)id);
+}
+
+int cli_id_arg(struct cli_args *a, const char *usage, const char *what, int64_t *id)
+{
+    char *end;
+    if (cli_no_more_options(a) || cli_expect(a, 1, usage))
+        return CLI_FAIL;
+    const char *s = cli_next(a);
+    long long v = strtoll(s, &end, 10);
+    if (*end || v <= 0)
+        return cli_error("%s is a positive number, not '%s'", what, s);
+    *id = v;
+    return CLI_OK;
+}

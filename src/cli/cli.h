@@ -8,6 +8,8 @@
 #ifndef CR_CLI_H
 #define CR_CLI_H
 
+#include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/clock.h"
@@ -49,6 +51,14 @@ void cli_close_store(struct cli *c);
 int cli_error(const char *fmt, ...) CR_PRINTF(1, 2);
 int cli_error_err(const struct cr_err *err);
 int cli_usage(const char *usage);
+
+/* Prints j as one compact line of JSON, keys in their order (j stays the caller's). */
+void cli_print_json(json_t *j);
+/* Prints the id of what a command created: "N", or {"id":N} with --json. */
+void cli_print_id(int64_t id, int as_json);
+/* Takes the one remaining positional as a positive id; what names it in the error
+ * ("a run is a positive number"). */
+int cli_id_arg(struct cli_args *a, const char *usage, const char *what, int64_t *id);
 
 int cmd_init(struct cli *c, struct cli_args *a);
 int cmd_clock(struct cli *c, struct cli_args *a);

@@ -168,10 +168,7 @@ static int add(struct cli *c, struct cli_args *a)
         rc = cli_error_err(&err);
         goto out;
     }
-    if (as_json)
-        printf("{\"id\":%lld}\n", (long long)id);
-    else
-        printf("%lld\n", (long long)id);
+    cli_print_id(id, as_json);
 out:
     json_decref(settings);
     json_decref(secrets);
@@ -198,9 +195,7 @@ int cmd_account(struct cli *c, struct cli_args *a)
         if (cr_account_list(c->store, &j, &err))
             return cli_error_err(&err);
         if (as_json) {
-            char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            puts(s);
-            free(s);
+            cli_print_json(j);
         } else {
             json_array_foreach(j, i, x) {
                 char *st = json_dumps(json_object_get(x, "settings"), JSON_COMPACT);

@@ -16,10 +16,9 @@
     "show NAME|ID [--json] | close NAME|ID"
 #define ADD_USAGE "crier campaign add NAME [--label LABEL] [--start TIME] [--end TIME] [--json]"
 
-static void print_json(json_t *j)
+static void print_json(json_t *j) /* and lets it go */
 {
-    json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    putchar('\n');
+    cli_print_json(j);
     json_decref(j);
 }
 

@@ -22,26 +22,6 @@
     "       crier delivery show ID [--json]\n"                                                     \
     "       crier delivery logs ID [--status S] [--offset N] [--limit N] [--json]"
 
-static void print_json(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    puts(s);
-    free(s);
-}
-
-static int id_arg(struct cli_args *a, const char *usage, int64_t *id)
-{
-    char *end;
-    if (cli_no_more_options(a) || cli_expect(a, 1, usage))
-        return CLI_FAIL;
-    const char *s = cli_next(a);
-    long long v = strtoll(s, &end, 10);
-    if (*end || v <= 0)
-        return cli_error("a delivery is a positive number, not '%s'", s);
-    *id = v;
-    return CLI_OK;
-}
-
 static int create(struct cli *c, struct cli_args *a)
 {
     struct cr_delivery_new n = {0};
@@ -72,10 +52,7 @@ static int create(struct cli *c, struct cli_args *a)
     json_decref(n.options);
     if (rc)
         return cli_error_err(&err);
-    if (as_json)
-        printf("{\"id\":%lld}\n", (long long)id);
-    else
-        printf("%lld\n", (long long)id);
+    cli_print_id(id, as_json);
     return CLI_OK;
 }
 
@@ -112,7 +89,7 @@ static int show(struct cli *c, int64_t id, int as_json)
     if (cr_delivery_show(c->store, id, &j, &err))
         return cli_error_err(&err);
     if (as_json) {
-        print_json(j);
+        cli_print_json(j);
     } else {
         printf("delivery %lld '%s' (%s): %s\n", (long long)id,
                json_string_value(json_object_get(j, "label")),
@@ -135,7 +112,8 @@ static int logs(struct cli *c, struct cli_args *a)
     json_t *j, *l;
     size_t i;
     if (cli_opt(a, "--status", &status) < 0 || cli_opt(a, "--offset", &off) < 0 ||
-        cli_opt(a, "--limit", &lim) < 0 || (rc = id_arg(a, DELIVERY_USAGE, &id)) ||
+        cli_opt(a, "--limit", &lim) < 0 ||
+        (rc = cli_id_arg(a, DELIVERY_USAGE, "a delivery", &id)) ||
         (rc = cli_open_store(c, 0)))
         return CLI_FAIL;
     long long o = off ? strtoll(off, NULL, 10) : 0, n = lim ? strtoll(lim, NULL, 10) : -1;
@@ -144,7 +122,7 @@ static int logs(struct cli *c, struct cli_args *a)
     if (cr_delivery_logs(c->store, id, status, o, n > 0 ? n : INT64_MAX, &j, &err))
         return cli_error_err(&err);
     if (as_json)
-        print_json(j);
+        cli_print_json(j);
     else
         json_array_foreach(j, i, l) {
             printf("%-8lld %-8lld %-40s %-9s %s%s\n",
@@ -189,7 +167,7 @@ int cmd_delivery(struct cli *c, struct cli_args *a)
         if (cr_delivery_list(c->store, all, &j, &err))
             return cli_error_err(&err);
         if (as_json)
-            print_json(j);
+            cli_print_json(j);
         else
             json_array_foreach(j, i, d) {
                 json_t *k = json_object_get(d, "kpis");
@@ -207,7 +185,8 @@ int cmd_delivery(struct cli *c, struct cli_args *a)
     if (strcmp(verb, "proof") == 0) {
         const char *to = NULL;
         int sent;
-        if (cli_opt(a, "--to", &to) < 0 || (rc = id_arg(a, DELIVERY_USAGE, &id)) ||
+        if (cli_opt(a, "--to", &to) < 0 ||
+            (rc = cli_id_arg(a, DELIVERY_USAGE, "a delivery", &id)) ||
             (rc = cli_open_store(c, 0)))
             return CLI_FAIL;
         rc = cr_delivery_proof(c->store, &c->clock, id, to, &sent, &err);
@@ -216,7 +195,7 @@ int cmd_delivery(struct cli *c, struct cli_args *a)
         return rc ? cli_error_err(&err) : CLI_OK;
     }
     as_json = cli_flag(a, "--json");
-    if ((rc = id_arg(a, DELIVERY_USAGE, &id)) || (rc = cli_open_store(c, 0)))
+    if ((rc = cli_id_arg(a, DELIVERY_USAGE, "a delivery", &id)) || (rc = cli_open_store(c, 0)))
         return rc;
     if (strcmp(verb, "show") == 0)
         return show(c, id, as_json);

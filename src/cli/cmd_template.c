@@ -182,10 +182,7 @@ static int add(struct cli *c, struct cli_args *a)
         cr_err_prefix(&err, "%s: ", file);
         return cli_error_err(&err);
     }
-    if (as_json)
-        printf("{\"id\":%lld}\n", (long long)id);
-    else
-        printf("%lld\n", (long long)id);
+    cli_print_id(id, as_json);
     return CLI_OK;
 }
 
@@ -202,9 +199,7 @@ static int list(struct cli *c, struct cli_args *a)
     if (cr_dtemplate_list(c->store, &j, &err))
         return cli_error_err(&err);
     if (as_json) {
-        char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        puts(s);
-        free(s);
+        cli_print_json(j);
     } else {
         json_array_foreach(j, i, x) {
             printf("%-4lld %-30s %s\n", (long long)json_integer_value(json_object_get(x, "id")),

@@ -32,9 +32,7 @@ static void print_problems(const char *what, const struct cr_wf_problems *p, int
                                                                 : json_null(),
                                                   "message", p->v[i].message));
         json_t *j = json_pack("{sb so}", "valid", p->n == 0, "errors", errs);
-        char *s = json_dumps(j, JSON_COMPACT);
-        puts(s);
-        free(s);
+        cli_print_json(j);
         json_decref(j);
         return;
     }
@@ -136,13 +134,6 @@ static int start(struct cli *c, struct cli_args *a)
     return CLI_OK;
 }
 
-static void print_json(json_t *j)
-{
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    puts(s);
-    free(s);
-}
-
 static void print_status_text(json_t *j)
 {
     json_t *act;
@@ -170,19 +161,6 @@ static void print_status_text(json_t *j)
             printf(" error: %s", json_string_value(json_object_get(act, "error")));
         printf("\n");
     }
-}
-
-static int run_arg(struct cli_args *a, const char *usage, int64_t *run)
-{
-    char *end;
-    if (cli_no_more_options(a) || cli_expect(a, 1, usage))
-        return CLI_FAIL;
-    const char *s = cli_next(a);
-    long long v = strtoll(s, &end, 10);
-    if (*end || v <= 0)
-        return cli_error("a run is a positive number, not '%s'", s);
-    *run = v;
-    return CLI_OK;
 }
 
 int cmd_workflow(struct cli *c, struct cli_args *a)
@@ -219,10 +197,7 @@ int cmd_workflow(struct cli *c, struct cli_args *a)
         cr_wf_def_free(d);
         if (rc)
             return cli_error_err(&err);
-        if (as_json)
-            printf("{\"id\":%lld}\n", (long long)id);
-        else
-            printf("%lld\n", (long long)id);
+        cli_print_id(id, as_json);
         return CLI_OK;
     }
     if (strcmp(verb, "start") == 0)
@@ -231,13 +206,13 @@ int cmd_workflow(struct cli *c, struct cli_args *a)
         int as_json = cli_flag(a, "--json");
         int64_t run;
         json_t *j;
-        if ((rc = run_arg(a, "crier workflow status RUN [--json]", &run)) ||
+        if ((rc = cli_id_arg(a, "crier workflow status RUN [--json]", "a run", &run)) ||
             (rc = cli_open_store(c, 0)))
             return rc;
         if (cr_wf_status(c->store, run, &j, &err))
             return cli_error_err(&err);
         if (as_json)
-            print_json(j);
+            cli_print_json(j);
         else
             print_status_text(j);
         json_decref(j);
@@ -248,7 +223,7 @@ int cmd_workflow(struct cli *c, struct cli_args *a)
                                   : verb[0] == 'r' ? CR_WF_RESUME
                                                    : CR_WF_STOP;
         int64_t run;
-        if ((rc = run_arg(a, "crier workflow pause|resume|stop RUN", &run)) ||
+        if ((rc = cli_id_arg(a, "crier workflow pause|resume|stop RUN", "a run", &run)) ||
             (rc = cli_open_store(c, 0)))
             return rc;
         if (cr_wf_control(c->store, &c->clock, run, what, &err))
@@ -266,7 +241,7 @@ int cmd_workflow(struct cli *c, struct cli_args *a)
         if (cr_wf_list(c->store, &j, &err))
             return cli_error_err(&err);
         if (as_json)
-            print_json(j);
+            cli_print_json(j);
         else
             json_array_foreach(j, i, w) {
                 json_t *lr = json_object_get(w, "last_run");

@@ -63,6 +63,28 @@ out:
     return rc;
 }
 
+void cr__delivery_profile_columns(struct cr_buf *sql, const struct cr_schema *profile)
+{
+    for (size_t i = 0; i < profile->ncols; i++)
+        cr_buf_printf(sql, "%sp.\"%s\"", i ? ", " : "", profile->cols[i].name);
+}
+
+int cr__delivery_campaign(struct cr_store *s, int64_t id, json_t **out, struct cr_err *err)
+{
+    struct cr_stmt *st = NULL;
+    int rc = cr_stmt_prepare(s, "SELECT c.name, c.label FROM campaign c JOIN delivery d ON "
+                                "d.campaign_id = c.id WHERE d.id = ?",
+                             &st, err);
+    *out = NULL;
+    if (rc)
+        return rc;
+    cr_stmt_bind_int64(st, 1, id);
+    if ((rc = cr_stmt_step(st, err)) == 1)
+        *out = json_pack("{ss ss?}", "name", cr_stmt_text(st, 0), "label", cr_stmt_text(st, 1));
+    cr_stmt_free(st);
+    return rc < 0 ? rc : 0;
+}
+
 int cr__delivery_status(struct cr_store *s, int64_t id, char **status, struct cr_err *err)
 {
     int rc = cr_store_query_text(s, err, status, "SELECT status FROM delivery WHERE id = ?", "i",

@@ -206,8 +206,7 @@ static int targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql,
                        struct cr_err *err)
 {
     cr_buf_puts(sql, "SELECT ");
-    for (size_t i = 0; i < p->profile.ncols; i++)
-        cr_buf_printf(sql, "%sp.\"%s\"", i ? ", " : "", p->profile.cols[i].name);
+    cr__delivery_profile_columns(sql, &p->profile);
     if (p->population_id) {
         /* a subscription population names a profile once per subscription: the
          * duplicate rule keeps one message per address */
@@ -255,23 +254,16 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
     }
     if (json_is_true(json_object_get(p->options, "strict"))) {
         struct cr_account a;
-        char *cname = NULL, *clabel = NULL;
         json_t *campaign = NULL;
         if ((rc = cr_account_get_id(p->s, p->account_id, 1, &a, err)))
             return rc;
         /* the variables the sending binds, so strict mode judges the same message */
-        if (cr_store_query_text(p->s, err, &cname, "SELECT c.name FROM campaign c JOIN delivery "
-                                "d ON d.campaign_id = c.id WHERE d.id = ?", "i", p->id) > 0 &&
-            cr_store_query_text(p->s, err, &clabel, "SELECT c.label FROM campaign c JOIN "
-                                "delivery d ON d.campaign_id = c.id WHERE d.id = ?", "i",
-                                p->id) >= 0)
-            campaign = json_pack("{ss ss?}", "name", cname, "label", clabel);
-        struct cr_email_opts o = {p->id, NULL, 1, p->clock, campaign};
-        rc = cr_email_channel_open(p->s, p->content, &a, &p->profile, &o, &p->ch, err);
+        if (!(rc = cr__delivery_campaign(p->s, p->id, &campaign, err))) {
+            struct cr_email_opts o = {p->id, NULL, 1, p->clock, campaign};
+            rc = cr_email_channel_open(p->s, p->content, &a, &p->profile, &o, &p->ch, err);
+        }
         cr_account_release(&a);
         json_decref(campaign);
-        free(cname);
-        free(clabel);
         if (rc)
             return rc;
     }

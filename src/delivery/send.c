@@ -104,9 +104,8 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
         return 0;
     cache_drop();
     json_t *campaign = NULL;
-    int rc = cr_stmt_prepare(s, "SELECT d.content, d.options, d.account_id, d.label, "
-                                "d.started_at, c.name, c.label FROM delivery d LEFT JOIN "
-                                "campaign c ON c.id = d.campaign_id WHERE d.id = ?",
+    int rc = cr_stmt_prepare(s, "SELECT content, options, account_id, label, started_at FROM "
+                                "delivery WHERE id = ?",
                              &st, err);
     if (rc)
         return rc;
@@ -116,9 +115,6 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
         options = json_loads(cr_stmt_text(st, 1) ? cr_stmt_text(st, 1) : "{}", 0, NULL);
         account_id = cr_stmt_is_null(st, 2) ? 0 : cr_stmt_int64(st, 2);
         label = cr_stmt_text(st, 3) ? cr_xstrdup(cr_stmt_text(st, 3)) : NULL;
-        if (cr_stmt_text(st, 5))
-            campaign = json_pack("{ss ss?}", "name", cr_stmt_text(st, 5), "label",
-                                 cr_stmt_text(st, 6));
         if (cr_stmt_text(st, 4)) {
             struct cr_err e = CR_ERR_INIT;
             if (cr_time_parse(cr_stmt_text(st, 4), strlen(cr_stmt_text(st, 4)), &started, &e))
@@ -135,6 +131,8 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
         rc = cr_err_set(err, CR_EINVAL, "delivery %lld has no account", (long long)id);
         goto out;
     }
+    if ((rc = cr__delivery_campaign(s, id, &campaign, err)))
+        goto out;
     if ((rc = cr_account_get_id(s, account_id, 1, &a, err)))
         goto out;
     if (!(rc = cr_schema_load(s, "profile", &cache.profile, err))) {
@@ -183,6 +181,7 @@ struct batch {
     struct outcome *o;
     size_t n, cap, unrecorded, low; /* low: no unrecorded outcome below it */
     struct cr_strmap where;          /* log id -> index in o */
+    struct cr_stmt *up;              /* the outcome UPDATE, prepared once per batch */
     struct cr_store *s;
     struct cr_clock *clock;
     int rc;
@@ -222,21 +221,22 @@ static int64_t backoff(int64_t attempts)
 static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
                   struct cr_err *err)
 {
-    struct cr_stmt *up = NULL;
     cr_time_t now = cr_clock_now(clock);
     char ts[CR_TIME_BUFSZ], next[CR_TIME_BUFSZ];
     int rc;
     if (!b->unrecorded)
         return 0;
     cr_time_format_sql(now, ts);
-    if ((rc = cr_store_begin(s, err)))
-        return rc;
-    if ((rc = cr_stmt_prepare(s,
+    if (!b->up &&
+        (rc = cr_stmt_prepare(s,
                               "UPDATE delivery_log SET status = ?, failure_type = ?, error = ?, "
                               "next_attempt_at = ?, sent_at = ?, message_id = ?, updated_at = ?, "
                               "claimed_by = NULL, lease_until = NULL WHERE id = ?",
-                              &up, err)))
-        goto fail;
+                              &b->up, err)))
+        return rc;
+    struct cr_stmt *up = b->up;
+    if ((rc = cr_store_begin(s, err)))
+        return rc;
     for (size_t i = b->low; i < b->n; i++) {
         const struct outcome *o = &b->o[i];
         const char *status = "sent", *ft = NULL, *na = NULL;
@@ -279,7 +279,7 @@ static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
                                "ssss", o->address, error, ts, ts)))
             goto fail;
     }
-    cr_stmt_free(up);
+    cr_stmt_reset(up);
     if ((rc = cr_store_commit(s, err)))
         return rc;
     for (size_t i = b->low; i < b->n; i++)
@@ -290,7 +290,6 @@ static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
     b->unrecorded = 0;
     return 0;
 fail:
-    cr_stmt_free(up);
     cr_store_rollback(s);
     return rc;
 }
@@ -391,9 +390,8 @@ static int fetch(struct producer *p, const int64_t *ids, const int64_t *att, siz
         memset(p->msgs + b->cap, 0, (cap - b->cap) * sizeof *p->msgs);
         b->cap = cap;
     }
-    cr_buf_puts(&sql, "SELECT l.id, l.address");
-    for (size_t i = 0; i < p->ncols; i++)
-        cr_buf_printf(&sql, ", p.\"%s\"", cache.profile.cols[i].name);
+    cr_buf_puts(&sql, "SELECT l.id, l.address, ");
+    cr__delivery_profile_columns(&sql, &cache.profile);
     cr_buf_puts(&sql, " FROM delivery_log l JOIN profile p ON p.id = l.profile_id WHERE "
                       "l.delivery_id = ? AND l.status = 'sending' AND l.claimed_by = ? "
                       "ORDER BY l.id");
@@ -522,6 +520,7 @@ static int send_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
         for (size_t c = 0; c < p.ncols; c++)
             free(p.cells[i * p.ncols + c]);
     }
+    cr_stmt_free(b.up);
     cr_strmap_release(&b.where);
     free(b.o);
     free(p.cells);
@@ -679,8 +678,7 @@ int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, co
     /* proofs show the first targeted recipient's data (or the first profile) */
     struct cr_buf sql = CR_BUF_INIT(0);
     cr_buf_puts(&sql, "SELECT ");
-    for (size_t i = 0; i < cache.profile.ncols; i++)
-        cr_buf_printf(&sql, "%sp.\"%s\"", i ? ", " : "", cache.profile.cols[i].name);
+    cr__delivery_profile_columns(&sql, &cache.profile);
     cr_buf_puts(&sql, " FROM profile p ORDER BY (SELECT min(l.id) FROM delivery_log l WHERE "
                       "l.delivery_id = ? AND l.profile_id = p.id AND l.status <> 'excluded'), "
                       "p.id LIMIT 1");

@@ -43,7 +43,7 @@ int cr__wf_list_update(struct cr__wf_exec *x)
     else
         rc = cr_store_run(x->s, x->err,
                           "INSERT INTO list_member (list_id, profile_id, added_at) "
-                          "SELECT CAST(? AS BIGINT), profile_id, ? FROM population_member "
+                          "SELECT ?, profile_id, ? FROM population_member "
                           "WHERE population_id = ? ON CONFLICT DO NOTHING",
                           "isi", list_id, ts, x->in[0].pop);
     if (rc || (rc = cr_store_run(x->s, x->err, "UPDATE list SET updated_at = ? WHERE id = ?",
@@ -76,7 +76,7 @@ static int outbound(struct cr__wf_exec *x, int64_t delivery)
     }
     return cr__wf_pop_fill(x, "default", x->act->in_flow, &pop, &count,
                            "INSERT INTO population_member (population_id, item_id, profile_id) "
-                           "SELECT CAST(? AS BIGINT), m.item_id, m.profile_id FROM "
+                           "SELECT ?, m.item_id, m.profile_id FROM "
                            "population_member m WHERE m.population_id = ? AND m.profile_id IN "
                            "(SELECT profile_id FROM delivery_log WHERE delivery_id = ? AND NOT "
                            "proof AND status <> 'excluded')",

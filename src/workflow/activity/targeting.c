@@ -15,8 +15,9 @@
 #include "store/schema.h"
 #include "workflow/activity/activity.h"
 
-/* Runs `INSERT INTO population_member ... SELECT CAST(? AS BIGINT), ... WHERE <q> ...` with the new
- * population first, then pre (n_pre int64 values), then q's parameters. */
+/* Runs `INSERT INTO population_member ... SELECT ?, ... WHERE <q> ...` with the new
+ * population first, then pre (n_pre int64 values), then q's parameters. PostgreSQL types
+ * that first parameter from the INSERT's target column, so it needs no cast. */
 static int fill_with_query(struct cr__wf_exec *x, const char *output, enum cr_wf_flow flow,
                            const char *sql, const int64_t *pre, int n_pre,
                            const struct cr_query *q, int64_t *pop_out)
@@ -61,10 +62,10 @@ int cr__wf_query(struct cr__wf_exec *x)
         goto out;
     cr_buf_puts(&sql, "INSERT INTO population_member (population_id, item_id, profile_id) ");
     if (sub)
-        cr_buf_printf(&sql, "SELECT CAST(? AS BIGINT), s.id, s.profile_id FROM subscription s%s WHERE %s",
+        cr_buf_printf(&sql, "SELECT ?, s.id, s.profile_id FROM subscription s%s WHERE %s",
                       q.uses_profile ? " JOIN profile p ON p.id = s.profile_id" : "", q.where);
     else
-        cr_buf_printf(&sql, "SELECT CAST(? AS BIGINT), p.id, p.id FROM profile p WHERE %s", q.where);
+        cr_buf_printf(&sql, "SELECT ?, p.id, p.id FROM profile p WHERE %s", q.where);
     if (limit >= 0)
         cr_buf_printf(&sql, " ORDER BY %s LIMIT %lld", order ? order : sub ? "s.id" : "p.id",
                       limit);
@@ -88,7 +89,7 @@ int cr__wf_read_list(struct cr__wf_exec *x)
         return cr_err_set(x->err, CR_ENOTFOUND, "no list named '%s'", name);
     return cr__wf_pop_fill(x, "default", CR_WF_FLOW_PROFILE, &pop, &count,
                            "INSERT INTO population_member (population_id, item_id, profile_id) "
-                           "SELECT CAST(? AS BIGINT), profile_id, profile_id FROM list_member WHERE list_id = ?",
+                           "SELECT ?, profile_id, profile_id FROM list_member WHERE list_id = ?",
                            "i", list_id);
 }
 
@@ -123,7 +124,7 @@ int cr__wf_split(struct cr__wf_exec *x)
             (rc = cr__wf_order_sql(x->s, order_src, flow, &order, x->err)))
             goto next;
         cr_buf_printf(&sql, "INSERT INTO population_member (population_id, item_id, profile_id)"
-                            " SELECT CAST(? AS BIGINT), m.item_id, m.profile_id FROM %s WHERE m.population_id = ?",
+                            " SELECT ?, m.item_id, m.profile_id FROM %s WHERE m.population_id = ?",
                       q.where || order ? cr__wf_members_from(flow) : "population_member m");
         pre[npre++] = in;
         for (j = 0; !overlap && j < i; j++) {
@@ -154,7 +155,7 @@ int cr__wf_split(struct cr__wf_exec *x)
         int64_t *pre = cr_xcalloc(nseg + 1, sizeof *pre);
         int npre = 0;
         cr_buf_puts(&sql, "INSERT INTO population_member (population_id, item_id, profile_id)"
-                          " SELECT CAST(? AS BIGINT), m.item_id, m.profile_id FROM population_member m"
+                          " SELECT ?, m.item_id, m.profile_id FROM population_member m"
                           " WHERE m.population_id = ?");
         pre[npre++] = in;
         for (j = 0; j < nseg; j++) {
@@ -187,7 +188,7 @@ int cr__wf_union(struct cr__wf_exec *x)
     for (size_t k = 0; !rc && k < x->act->nin; k++)
         rc = cr_store_run(x->s, x->err,
                           "INSERT INTO population_member (population_id, item_id, profile_id) "
-                          "SELECT CAST(? AS BIGINT), item_id, profile_id FROM population_member "
+                          "SELECT ?, item_id, profile_id FROM population_member "
                           "WHERE population_id = ? ON CONFLICT DO NOTHING",
                           "ii", pop, input_pop(x, k));
     if (!rc && !(rc = cr__wf_pop_count(x, pop, &count)))
@@ -203,7 +204,7 @@ static int probe_others(struct cr__wf_exec *x, size_t first, int exists)
     int64_t *pre = cr_xcalloc(x->act->nin + 1, sizeof *pre);
     int npre = 0, rc;
     cr_buf_puts(&sql, "INSERT INTO population_member (population_id, item_id, profile_id) "
-                      "SELECT CAST(? AS BIGINT), m.item_id, m.profile_id FROM population_member m "
+                      "SELECT ?, m.item_id, m.profile_id FROM population_member m "
                       "WHERE m.population_id = ?");
     pre[npre++] = input_pop(x, first);
     for (size_t k = 0; k < x->act->nin; k++) {
@@ -256,7 +257,7 @@ int cr__wf_dedup(struct cr__wf_exec *x)
         return rc;
     cr_buf_printf(&sql,
                   "INSERT INTO population_member (population_id, item_id, profile_id) "
-                  "SELECT CAST(? AS BIGINT), m.item_id, m.profile_id FROM %s WHERE m.population_id = ? AND "
+                  "SELECT ?, m.item_id, m.profile_id FROM %s WHERE m.population_id = ? AND "
                   "(%s.\"%s\" IS NULL OR m.item_id IN (SELECT min(m.item_id) FROM %s WHERE "
                   "m.population_id = ? AND %s.\"%s\" IS NOT NULL GROUP BY %s.\"%s\"))",
                   cr__wf_members_from(flow), alias, key, cr__wf_members_from(flow), alias, key,
