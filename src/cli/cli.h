@@ -9,6 +9,7 @@
 #define CR_CLI_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -60,6 +61,11 @@ void cli_print_id(int64_t id, int as_json);
  * ("a run is a positive number"). */
 int cli_id_arg(struct cli_args *a, const char *usage, const char *what, int64_t *id);
 
+/* Runs workflow activities and delivery batches as they come due, until *stop is set (or,
+ * with until_idle, until nothing is due); steps counts what was done. */
+int cli_engine_run(struct cli *c, int until_idle, volatile sig_atomic_t *stop, long long *steps,
+                   struct cr_err *err);
+
 int cmd_init(struct cli *c, struct cli_args *a);
 int cmd_clock(struct cli *c, struct cli_args *a);
 int cmd_import(struct cli *c, struct cli_args *a);
@@ -75,5 +81,10 @@ int cmd_engine(struct cli *c, struct cli_args *a);
 int cmd_account(struct cli *c, struct cli_args *a);
 int cmd_delivery(struct cli *c, struct cli_args *a);
 int cmd_campaign(struct cli *c, struct cli_args *a);
+int cmd_serve(struct cli *c, struct cli_args *a);
+/* Prints an error unless url is a usable public base URL (http or https, no query). */
+int cli_check_public_url(const char *url);
+int cmd_bounce(struct cli *c, struct cli_args *a);
+int cmd_tracking(struct cli *c, struct cli_args *a);
 
 #endif

@@ -51,6 +51,8 @@ int cmd_config(struct cli *c, struct cli_args *a)
         key = cli_next(a);
         if (set)
             value = cli_next(a);
+        if (set && strcmp(key, "public_url") == 0 && cli_check_public_url(value))
+            return CLI_FAIL;
         if ((rc = cli_open_store(c, 0)))
             return rc;
         if (cr_config_set(c->store, key, value, &err))

@@ -33,6 +33,33 @@ static void nap(struct cli *c, cr_time_t next, int any)
     nanosleep(&ts, NULL);
 }
 
+int cli_engine_run(struct cli *c, int until_idle, volatile sig_atomic_t *stop, long long *steps,
+                   struct cr_err *err)
+{
+    while (!*stop) {
+        int did, sent, any;
+        cr_time_t next = 0;
+        if (cr_wf_engine_step(c->store, &c->clock, &did, err) ||
+            cr_delivery_engine_step(c->store, &c->clock, &sent, err)) {
+            cr_delivery_engine_close();
+            return err->code ? err->code : CR_EIO;
+        }
+        if (did || sent) {
+            *steps += did + sent;
+            continue;
+        }
+        if (until_idle)
+            break;
+        if (cr_wf_engine_next(c->store, &next, &any, err)) {
+            cr_delivery_engine_close();
+            return err->code ? err->code : CR_EIO;
+        }
+        nap(c, next, any);
+    }
+    cr_delivery_engine_close();
+    return 0;
+}
+
 int cmd_engine(struct cli *c, struct cli_args *a)
 {
     struct cr_err err = CR_ERR_INIT;
@@ -49,25 +76,8 @@ int cmd_engine(struct cli *c, struct cli_args *a)
         return rc;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    while (!stop_requested) {
-        int did, sent, any;
-        cr_time_t next = 0;
-        if (cr_wf_engine_step(c->store, &c->clock, &did, &err) ||
-            cr_delivery_engine_step(c->store, &c->clock, &sent, &err)) {
-            cr_delivery_engine_close();
-            return cli_error_err(&err);
-        }
-        if (did || sent) {
-            steps += did + sent;
-            continue;
-        }
-        if (until_idle)
-            break;
-        if (cr_wf_engine_next(c->store, &next, &any, &err))
-            return cli_error_err(&err);
-        nap(c, next, any);
-    }
-    cr_delivery_engine_close();
+    if (cli_engine_run(c, until_idle, &stop_requested, &steps, &err))
+        return cli_error_err(&err);
     if (as_json)
         printf("{\"steps\":%lld}\n", steps);
     else

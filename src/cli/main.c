@@ -30,6 +30,9 @@ static const struct command commands[] = {
     {"engine", cmd_engine, "run the activities and the sending that are due"},
     {"account", cmd_account, "add and list external accounts (where deliveries send)"},
     {"delivery", cmd_delivery, "create, prepare, proof, confirm, pause, stop deliveries; KPIs, logs"},
+    {"serve", cmd_serve, "serve the tracking endpoints and run the engine"},
+    //WIP {"bounce", cmd_bounce, "apply bounce and complaint messages (DSN, ARF, common formats)"},
+    {"tracking", cmd_tracking, "rotate the secret that signs tracking links"},
     {"demo", cmd_demo, "generate sample data"},
 };
 

@@ -16,6 +16,8 @@
 #define CR_DELIVERY_H
 
 #include <jansson.h>
+
+#include "core/buf.h"
 #include <stdint.h>
 
 #include "core/clock.h"
@@ -67,6 +69,10 @@ int cr_delivery_list(struct cr_store *s, int all, json_t **out,
 int cr_delivery_logs(struct cr_store *s, int64_t id, const char *status, int64_t offset,
                      int64_t limit, json_t **out, struct cr_err *err) CR_WARN_UNUSED;
 /* The KPIs of DESIGN §5 (names as there). */
+/* The mirror page of recipient log_id of email delivery id (HTML, appended to out);
+ * CR_ENOTFOUND when there is no such recipient or profile. */
+int cr_delivery_mirror(struct cr_store *s, struct cr_clock *clock, int64_t id, int64_t log_id,
+                       struct cr_buf *out, struct cr_err *err) CR_WARN_UNUSED;
 int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out,
                      struct cr_err *err) CR_WARN_UNUSED;
 

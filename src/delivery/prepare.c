@@ -259,7 +259,7 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
             return rc;
         /* the variables the sending binds, so strict mode judges the same message */
         if (!(rc = cr__delivery_campaign(p->s, p->id, &campaign, err))) {
-            struct cr_email_opts o = {p->id, NULL, 1, p->clock, campaign};
+            struct cr_email_opts o = {p->id, NULL, 1, p->clock, campaign, p->options, 0};
             rc = cr_email_channel_open(p->s, p->content, &a, &p->profile, &o, &p->ch, err);
         }
         cr_account_release(&a);

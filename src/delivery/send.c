@@ -137,7 +137,7 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
         goto out;
     if (!(rc = cr_schema_load(s, "profile", &cache.profile, err))) {
         struct cr_email_opts o = {id, label, json_is_true(json_object_get(options, "strict")),
-                                  clock, campaign};
+                                  clock, campaign, options, 0};
         rc = cr_email_channel_open(s, content, &a, &cache.profile, &o, &cache.ch, err);
     }
     cr_account_release(&a);
@@ -468,8 +468,11 @@ static int produce(void *src, struct cr_email_out *out, struct cr_err *err)
         for (size_t c = 0; c < p->ncols; c++)
             p->row[c] = p->cells[k * p->ncols + c];
         cr_buf_init(&p->msgs[k], 0);
-        if (cr_email_render(cache.ch, p->row, o->address, o->log_id, 0, &p->msgs[k], mid, &e)) {
-            o->outcome = CR_EMAIL_HARD; /* a personalisation error is final */
+        int rc = cr_email_render(cache.ch, p->row, o->address, o->log_id, 0, &p->msgs[k], mid,
+                                 &e);
+        if (rc) {
+            /* a personalisation error is final; a store error (a link not stored) is not */
+            o->outcome = rc == CR_EIO ? CR_EMAIL_SOFT : CR_EMAIL_HARD;
             o->reply = cr_xstrdup(cr_err_msg(&e));
             o->done = 1;
             p->b->unrecorded++;

@@ -31,6 +31,9 @@ static const struct migration migrations[] = {
     {4, "deliveries",
 #include "store/schema_v4.inc"
     },
+    {5, "tracking",
+#include "store/schema_v5.inc"
+    },
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 

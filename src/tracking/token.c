@@ -1,14 +1,19 @@
 /*
  * token.c - encoding and checking signed tracking tokens
  */
+/* SHA256_Init & co. are deprecated in OpenSSL 3 in favour of EVP, which allocates per
+ * call; they are still provided, and they are what a keyed, allocation-free HMAC needs. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "tracking/token.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/clock_store.h"
 #include "store/config.h"
 
 #define MAC_LEN 12
@@ -50,6 +55,18 @@ int cr_token_keys_load(struct cr_store *s, struct cr_token_keys *k, struct cr_er
         k->has_prev = 1;
     free(cur);
     free(prev);
+    /* the previous secret stops working when its grace period ends */
+    char *until = NULL;
+    if (!rc && k->has_prev && !(rc = cr_config_get(s, "tracking.secret_previous_until", &until,
+                                                    err)) && until) {
+        cr_time_t end, now;
+        int virt;
+        struct cr_err e = CR_ERR_INIT;
+        if (cr_time_parse(until, strlen(until), &end, &e) == 0 &&
+            cr_store_clock_get(s, &now, &virt, &e) == 0 && now >= end)
+            k->has_prev = 0;
+    }
+    free(until);
     return rc;
 }
 
@@ -75,12 +92,53 @@ static int get_varint(const unsigned char *p, size_t n, size_t *at, uint64_t *v)
     return -1;
 }
 
+/* HMAC-SHA256 (RFC 2104) over SHA-256 contexts keyed once: the tracking server checks a
+ * token per hit, and OpenSSL's one-shot HMAC() sets up a fresh context (allocations, an
+ * algorithm fetch) every time, several times the cost of the two hashes themselves. The
+ * keyed contexts are kept per thread for the last keys seen. */
+struct keyed {
+    unsigned char key[32];
+    SHA256_CTX inner, outer;
+    int valid;
+};
+static __thread struct keyed keyed_cache[2];
+
+static const struct keyed *keyed_for(const unsigned char *key)
+{
+    struct keyed *c = &keyed_cache[0];
+    if (c->valid && memcmp(c->key, key, 32) == 0)
+        return c;
+    if (keyed_cache[1].valid && memcmp(keyed_cache[1].key, key, 32) == 0)
+        return &keyed_cache[1];
+    keyed_cache[1] = keyed_cache[0]; /* keep the other key of a rotation */
+    unsigned char pad[64];
+    memset(pad, 0x36, sizeof pad);
+    for (int i = 0; i < 32; i++)
+        pad[i] ^= key[i];
+    SHA256_Init(&c->inner);
+    SHA256_Update(&c->inner, pad, sizeof pad);
+    memset(pad, 0x5c, sizeof pad);
+    for (int i = 0; i < 32; i++)
+        pad[i] ^= key[i];
+    SHA256_Init(&c->outer);
+    SHA256_Update(&c->outer, pad, sizeof pad);
+    OPENSSL_cleanse(pad, sizeof pad);
+    memcpy(c->key, key, 32);
+    c->valid = 1;
+    return c;
+}
+
 static void mac(const unsigned char *key, const unsigned char *msg, size_t n,
                 unsigned char *out)
 {
-    unsigned char full[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), key, 32, msg, n, full, &len);
+    const struct keyed *k = keyed_for(key);
+    unsigned char inner[SHA256_DIGEST_LENGTH], full[SHA256_DIGEST_LENGTH];
+    SHA256_CTX c = k->inner;
+    SHA256_Update(&c, msg, n);
+    SHA256_Final(inner, &c);
+    c = k->outer;
+    SHA256_Update(&c, inner, sizeof inner);
+    SHA256_Final(full, &c);
     memcpy(out, full, MAC_LEN);
 }
 

@@ -13,11 +13,13 @@
 #include "channel/email/dkim.h"
 #include "channel/email/mime.h"
 #include "channel/email/smtp.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/random.h"
 #include "store/config.h"
 #include "template/template.h"
 #include "tracking/token.h"
+#include "tracking/urls.h"
 
 enum { F_FROM, F_REPLY_TO, F_SUBJECT, F_HTML, F_TEXT, NFIELDS };
 static const char *const field_names[NFIELDS] = {"from", "reply_to", "subject", "html", "text"};
@@ -39,6 +41,14 @@ struct cr_email_channel {
     struct cr_token_keys keys;
     int has_keys;
     struct cr_buf unsub_url, mirror_url, unsub_mail;
+    /* tracking: click links and the open pixel, when a public URL is set */
+    struct cr_delivery_urls *urls;
+    int track_clicks, track_opens;
+    int consent_col;                   /* profile.tracking_consent, -1 when absent */
+    int consent_required;              /* the account asks for it before a pixel */
+    int64_t log_id;                    /* the recipient being rendered */
+    const char *const *row;
+    struct cr_buf html_out, text_out;  /* the parts with their links rewritten */
     struct cr_email_opts o;
     json_t *delivery; /* {"id","label"} bound as `delivery` */
     json_t *campaign; /* owned copy of the options' */
@@ -133,7 +143,12 @@ static int load_links(struct cr_email_channel *ch, struct cr_store *s, struct cr
     if ((rc = cr_token_keys_load(s, &ch->keys, err)))
         return rc;
     ch->has_keys = 1;
-    return 0;
+    const char *tracking = json_string_value(json_object_get(ch->o.options, "tracking"));
+    if (!ch->public_url || (tracking && strcmp(tracking, "none") == 0))
+        return 0;
+    ch->track_clicks = 1;
+    ch->track_opens = !tracking || strcmp(tracking, "no_opens") != 0;
+    return cr_urls_open(s, ch->o.delivery_id, &ch->urls, err);
 }
 
 /* The links of one recipient (log_id) into the channel's buffers and the template's
@@ -196,10 +211,18 @@ int cr_email_channel_open(struct cr_store *s, const json_t *content,
                          json_string_value(json_object_get(acct->settings, "dkim_domain")), pem,
                          strlen(pem), &ch->dkim, err);
     }
-    if (!rc)
+    if (!rc && !o->render_only)
         rc = open_transport(ch, acct, err);
     if (!rc)
         rc = load_links(ch, s, err);
+    ch->consent_col = -1;
+    for (size_t i = 0; i < profile->ncols; i++)
+        if (strcmp(profile->cols[i].name, "tracking_consent") == 0)
+            ch->consent_col = (int)i;
+    const char *consent = json_string_value(json_object_get(acct->settings, "tracking_consent"));
+    ch->consent_required = consent && strcmp(consent, "required") == 0;
+    cr_buf_init(&ch->html_out, 16u << 20);
+    cr_buf_init(&ch->text_out, 16u << 20);
     if (rc) {
         cr_email_channel_close(ch);
         return rc;
@@ -242,6 +265,9 @@ void cr_email_channel_close(struct cr_email_channel *ch)
     cr_buf_release(&ch->unsub_url);
     cr_buf_release(&ch->mirror_url);
     cr_buf_release(&ch->unsub_mail);
+    cr_buf_release(&ch->html_out);
+    cr_buf_release(&ch->text_out);
+    cr_urls_close(ch->urls);
     cr_buf_release(&ch->envelope_from);
     json_decref(ch->delivery);
     json_decref(ch->campaign);
@@ -259,12 +285,57 @@ static int render_field(struct cr_email_channel *ch, int i, struct cr_err *err)
     return rc;
 }
 
-int cr_email_render(struct cr_email_channel *ch, const char *const *row, const char *to,
-                    int64_t log_id, int proof, struct cr_buf *msg, char *message_id,
-                    struct cr_err *err)
+/* ------------------------------------------------------------------ tracking --- */
+
+static int track_link(void *data, const struct cr_link *l, struct cr_buf *out)
 {
-    struct cr_mail_header *hdr = NULL;
-    struct cr_buf from_addr = CR_BUF_INIT(1024), subject = CR_BUF_INIT(0);
+    struct cr_email_channel *ch = data;
+    struct cr_err e = CR_ERR_INIT;
+    char tok[CR_TOKEN_MAX];
+    int64_t id;
+    /* our own pages (unsubscribe, mirror) are not clicks to count */
+    size_t pn = strlen(ch->public_url);
+    if (strncmp(l->url, ch->public_url, pn) == 0 && l->url[pn] == '/')
+        return 1;
+    /* a link that cannot be stored is not sent untracked-by-surprise: the message waits */
+    if (cr_urls_id(ch->urls, l->url, l->label, &id, &e)) {
+        cr_log_warn("delivery %lld: %s", (long long)ch->o.delivery_id, cr_err_msg(&e));
+        return CR_EIO;
+    }
+    struct cr_token t = {CR_TOKEN_CLICK, ch->o.delivery_id, ch->log_id, id};
+    cr_token_encode(&ch->keys, &t, tok);
+    cr_buf_printf(out, "%s/c/%s", ch->public_url, tok);
+    return out->err;
+}
+
+static int consents(const struct cr_email_channel *ch)
+{
+    if (!ch->consent_required || ch->consent_col < 0)
+        return 1;
+    const char *v = ch->row[ch->consent_col];
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 || strcmp(v, "true") == 0);
+}
+
+static int open_pixel(void *data, struct cr_buf *out)
+{
+    struct cr_email_channel *ch = data;
+    char tok[CR_TOKEN_MAX];
+    if (!ch->track_opens || !consents(ch))
+        return 0;
+    struct cr_token t = {CR_TOKEN_OPEN, ch->o.delivery_id, ch->log_id, 0};
+    cr_token_encode(&ch->keys, &t, tok);
+    cr_buf_printf(out,
+                  "<img src=\"%s/o/%s\" width=\"1\" height=\"1\" alt=\"\" border=\"0\" "
+                  "style=\"height:1px;width:1px;border:0;margin:0;padding:0\">",
+                  ch->public_url, tok);
+    return out->err;
+}
+
+/* Renders every field for the recipient, then the link pass over the html and text parts
+ * (into html_out/text_out): click links always (when tracking), the pixel when asked. */
+static int render_all(struct cr_email_channel *ch, const char *const *row, int64_t log_id,
+                      int pixel, struct cr_err *err)
+{
     int rc = 0;
     cr_trecord_set_row(ch->rec, row);
     cr_tvars_clear(ch->vars);
@@ -273,8 +344,66 @@ int cr_email_render(struct cr_email_channel *ch, const char *const *row, const c
     if (ch->campaign)
         cr_tvars_set_json(ch->vars, "campaign", ch->campaign);
     set_links(ch, log_id);
+    ch->log_id = log_id;
+    ch->row = row;
     for (int i = 0; i < NFIELDS && !rc; i++)
         rc = render_field(ch, i, err);
+    cr_buf_reset(&ch->html_out);
+    cr_buf_reset(&ch->text_out);
+    if (rc || !ch->urls)
+        return rc;
+    struct cr_link_opts lo = {track_link, pixel ? open_pixel : NULL, ch};
+    if (ch->t[F_HTML] &&
+        (rc = cr_links_html(ch->part[F_HTML].data, ch->part[F_HTML].len, &lo, &ch->html_out,
+                            NULL, err)))
+        return rc == CR_EIO ? rc : (cr_err_prefix(err, "html: "), rc);
+    if (ch->t[F_TEXT] &&
+        (rc = cr_links_text(ch->part[F_TEXT].data, ch->part[F_TEXT].len, &lo, &ch->text_out,
+                            NULL, err)))
+        return rc == CR_EIO ? rc : (cr_err_prefix(err, "text: "), rc);
+    return 0;
+}
+
+static const char *html_of(struct cr_email_channel *ch)
+{
+    return !ch->t[F_HTML] ? NULL : ch->urls ? ch->html_out.data : ch->part[F_HTML].data;
+}
+
+static const char *text_of(struct cr_email_channel *ch)
+{
+    return !ch->t[F_TEXT] ? NULL : ch->urls ? ch->text_out.data : ch->part[F_TEXT].data;
+}
+
+int cr_email_render_page(struct cr_email_channel *ch, const char *const *row, int64_t log_id,
+                         struct cr_buf *out, struct cr_err *err)
+{
+    int rc = render_all(ch, row, log_id, 0, err);
+    if (rc)
+        return rc;
+    const char *html = html_of(ch), *text = text_of(ch);
+    if (html) {
+        cr_buf_puts(out, html);
+    } else {
+        cr_buf_puts(out, "<!doctype html><meta charset=\"utf-8\"><pre>");
+        for (const char *p = text ? text : ""; *p; p++)
+            switch (*p) {
+            case '<': cr_buf_puts(out, "&lt;"); break;
+            case '>': cr_buf_puts(out, "&gt;"); break;
+            case '&': cr_buf_puts(out, "&amp;"); break;
+            default: cr_buf_putc(out, *p);
+            }
+        cr_buf_puts(out, "</pre>");
+    }
+    return out->err ? cr_err_set(err, out->err, "mirror page too large") : 0;
+}
+
+int cr_email_render(struct cr_email_channel *ch, const char *const *row, const char *to,
+                    int64_t log_id, int proof, struct cr_buf *msg, char *message_id,
+                    struct cr_err *err)
+{
+    struct cr_mail_header *hdr = NULL;
+    struct cr_buf from_addr = CR_BUF_INIT(1024), subject = CR_BUF_INIT(0);
+    int rc = render_all(ch, row, log_id, 1, err);
     if (rc)
         goto out;
     /* headers render into one buffer, NUL-separated, so their pointers stay valid */
@@ -312,8 +441,8 @@ int cr_email_render(struct cr_email_channel *ch, const char *const *row, const c
     m.reply_to = ch->part[F_REPLY_TO].len ? ch->part[F_REPLY_TO].data : NULL;
     m.to = to;
     m.subject = subject.data;
-    m.html = ch->t[F_HTML] ? ch->part[F_HTML].data : NULL;
-    m.text = ch->t[F_TEXT] ? ch->part[F_TEXT].data : NULL;
+    m.html = html_of(ch);
+    m.text = text_of(ch);
     m.headers = hdr;
     m.nheaders = ch->nheaders;
     m.message_id = message_id;

@@ -24,6 +24,10 @@ struct cr_email_opts {
     int strict;  /* unknown variables are errors (personalisation errors) */
     struct cr_clock *clock;
     json_t *campaign; /* bound as `campaign` (borrowed, may be NULL): {"name","label"} */
+    /* the delivery's options (borrowed, may be NULL); read: "tracking": "all" (the
+     * default) | "no_opens" | "none" */
+    const json_t *options;
+    int render_only; /* no transport: the mirror page */
 };
 
 /* Compiles content (an email template's JSON) and opens the account's transport. profile
@@ -40,6 +44,11 @@ void cr_email_channel_close(struct cr_email_channel *ch);
 int cr_email_render(struct cr_email_channel *ch, const char *const *row, const char *to,
                     int64_t log_id, int proof, struct cr_buf *msg, char *message_id,
                     struct cr_err *err) CR_WARN_UNUSED;
+
+/* The HTML a recipient's message shows (its text part as <pre> without HTML), its links
+ * tracked as in the message, without the open pixel: the mirror page. */
+int cr_email_render_page(struct cr_email_channel *ch, const char *const *row, int64_t log_id,
+                         struct cr_buf *out, struct cr_err *err) CR_WARN_UNUSED;
 
 struct cr_email_out {
     int64_t log_id;
