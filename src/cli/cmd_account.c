@@ -17,8 +17,10 @@
     "crier account add smtp NAME --url smtp://host:port [--tls starttls|implicit|none]\n"          \
     "                 [--user U --password-env VAR] [--connections N] [--rate N/s]\n"              \
     "                 [--dkim-selector S --dkim-domain D --dkim-key FILE] [--bcc ADDRESS]\n"       \
-    "                 [--daily-limit N] [--ca-file PEM] [--json]\n"                                \
-    "       crier account add pickup NAME --dir PATH [--daily-limit N] [--json]\n"                 \
+    "                 [--daily-limit N] [--ca-file PEM] [--tracking-consent required]\n"          \
+    "                 [--json]\n"                                                                  \
+    "       crier account add pickup NAME --dir PATH [--daily-limit N]\n"                          \
+    "                 [--tracking-consent required] [--json]\n"                                    \
     "       crier account list [--json]"
 
 static int read_file(const char *path, char **out)
@@ -54,12 +56,19 @@ static int positive(const char *opt, const char *v, double *out)
     return CLI_OK;
 }
 
-/* Options every kind takes. */
+/* Options every kind takes. --tracking-consent required: no open pixel for a profile whose
+ * tracking_consent is false (CNIL, April 2026: consent for non-essential tracking). */
 static int common(struct cli_args *a, json_t *settings)
 {
     const char *v;
     double d;
     int r;
+    if ((r = cli_opt(a, "--tracking-consent", &v)) < 0)
+        return CLI_FAIL;
+    if (r && strcmp(v, "required") != 0 && strcmp(v, "not_required") != 0)
+        return cli_error("--tracking-consent is required or not_required, not '%s'", v);
+    if (r)
+        json_object_set_new(settings, "tracking_consent", json_string(v));
     if ((r = cli_opt(a, "--daily-limit", &v)) < 0)
         return CLI_FAIL;
     if (r) {

@@ -15,7 +15,7 @@
 #define DELIVERY_USAGE                                                                             \
     "crier delivery create --template NAME --account NAME --filter 'EXPR' [--label L]\n"           \
     "                      [--campaign NAME] [--no-confirm] [--strict] [--validity DURATION]\n"   \
-    "                      [--json]\n"                                                             \
+    "                      [--tracking all|no_opens|none] [--json]\n"                              \
     "       crier delivery prepare|confirm|pause|resume|stop ID [--json]\n"                        \
     "       crier delivery proof ID [--to a@x,b@y]\n"                                              \
     "       crier delivery list [--all] [--json]\n"                                                \
@@ -26,7 +26,7 @@ static int create(struct cli *c, struct cli_args *a)
 {
     struct cr_delivery_new n = {0};
     struct cr_err err = CR_ERR_INIT;
-    const char *validity = NULL, *campaign = NULL;
+    const char *validity = NULL, *campaign = NULL, *tracking = NULL;
     int as_json = cli_flag(a, "--json"), rc;
     int64_t id;
     n.confirm = !cli_flag(a, "--no-confirm");
@@ -34,11 +34,14 @@ static int create(struct cli *c, struct cli_args *a)
     if (cli_opt(a, "--template", &n.template_name) < 0 ||
         cli_opt(a, "--account", &n.account_name) < 0 || cli_opt(a, "--filter", &n.filter) < 0 ||
         cli_opt(a, "--label", &n.label) < 0 || cli_opt(a, "--validity", &validity) < 0 ||
-        cli_opt(a, "--campaign", &campaign) < 0 ||
+        cli_opt(a, "--campaign", &campaign) < 0 || cli_opt(a, "--tracking", &tracking) < 0 ||
         cli_no_more_options(a) || cli_expect(a, 0, DELIVERY_USAGE))
         return CLI_FAIL;
     if (!n.template_name || !n.account_name || !n.filter)
         return cli_error("delivery create needs --template, --account and --filter");
+    if (tracking && strcmp(tracking, "all") && strcmp(tracking, "no_opens") &&
+        strcmp(tracking, "none"))
+        return cli_error("--tracking is all, no_opens or none, not '%s'", tracking);
     if ((rc = cli_open_store(c, 0)))
         return rc;
     if (campaign && cr_campaign_ensure(c->store, &c->clock, campaign, &n.campaign_id, &err))
@@ -48,6 +51,8 @@ static int create(struct cli *c, struct cli_args *a)
         json_object_set_new(n.options, "strict", json_true());
     if (validity)
         json_object_set_new(n.options, "validity", json_string(validity));
+    if (tracking)
+        json_object_set_new(n.options, "tracking", json_string(tracking));
     rc = cr_delivery_create(c->store, &c->clock, &n, &id, &err);
     json_decref(n.options);
     if (rc)

@@ -31,7 +31,7 @@ static const struct command commands[] = {
     {"account", cmd_account, "add and list external accounts (where deliveries send)"},
     {"delivery", cmd_delivery, "create, prepare, proof, confirm, pause, stop deliveries; KPIs, logs"},
     {"serve", cmd_serve, "serve the tracking endpoints and run the engine"},
-    //WIP {"bounce", cmd_bounce, "apply bounce and complaint messages (DSN, ARF, common formats)"},
+    {"bounce", cmd_bounce, "apply bounce and complaint messages (DSN, ARF, common formats)"},
     {"tracking", cmd_tracking, "rotate the secret that signs tracking links"},
     {"demo", cmd_demo, "generate sample data"},
 };

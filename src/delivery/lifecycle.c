@@ -394,6 +394,43 @@ static double rate(int64_t n, int64_t d)
     return d > 0 ? (double)n * 100.0 / (double)d : 0.0;
 }
 
+/* Clicks per link, grouped by label (else URL): a personalised link is one link with one
+ * URL per recipient, and a report lists links, not recipients. At most 100, in the order
+ * the message shows them. */
+static int link_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err *err)
+{
+    struct cr_stmt *st = NULL;
+    json_t *a = json_array();
+    int rc = cr_stmt_prepare(s,
+                             "SELECT coalesce(nullif(u.label, ''), u.url), min(u.url), "
+                             "min(u.link_id), count(t.id), count(DISTINCT t.log_id), "
+                             "count(DISTINCT u.url) FROM delivery_url u LEFT JOIN "
+                             "tracking_log t ON t.delivery_id = u.delivery_id AND t.kind = "
+                             "'click' AND t.link_id = u.link_id WHERE u.delivery_id = ? "
+                             "GROUP BY coalesce(nullif(u.label, ''), u.url) "
+                             "ORDER BY min(u.link_id) LIMIT 100",
+                             &st, err);
+    *out = NULL;
+    if (rc) {
+        json_decref(a);
+        return rc;
+    }
+    cr_stmt_bind_int64(st, 1, id);
+    while ((rc = cr_stmt_step(st, err)) == 1)
+        json_array_append_new(a, json_pack("{ss ss sI sI sI}", "label", cr_stmt_text(st, 0),
+                                           "url", cr_stmt_text(st, 1), "urls",
+                                           (json_int_t)cr_stmt_int64(st, 5), "clicks",
+                                           (json_int_t)cr_stmt_int64(st, 3), "unique_clicks",
+                                           (json_int_t)cr_stmt_int64(st, 4)));
+    cr_stmt_free(st);
+    if (rc < 0) {
+        json_decref(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
 int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err *err)
 {
     struct cr_stmt *st = NULL;
@@ -442,11 +479,12 @@ int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
     json_object_set_new(k, "failed_hard", json_integer(hard));
     json_object_set_new(k, "failed_soft", json_integer(soft));
     json_object_set_new(k, "pending", json_integer(pending));
-    /* tracking: counted from tracking_log (filled by the tracking server) */
+    /* tracking: counted from tracking_log (filled by the tracking server and bounces) */
     static const char *const kinds[] = {"open", "click", "unsubscribe", "bounce", "complaint"};
-    int64_t total[5] = {0}, uniq[5] = {0};
+    int64_t total[5] = {0}, uniq[5] = {0}, prefetch[5] = {0}, unique_opens = 0;
     if ((rc = cr_stmt_prepare(s,
-                              "SELECT kind, count(*), count(DISTINCT profile_id) FROM "
+                              "SELECT kind, count(*), count(DISTINCT log_id), "
+                              "sum(CASE WHEN prefetch THEN 1 ELSE 0 END) FROM "
                               "tracking_log WHERE delivery_id = ? GROUP BY kind",
                               &st, err)))
         goto fail;
@@ -456,22 +494,35 @@ int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
             if (strcmp(cr_stmt_text(st, 0), kinds[i]) == 0) {
                 total[i] = cr_stmt_int64(st, 1);
                 uniq[i] = cr_stmt_int64(st, 2);
+                prefetch[i] = cr_stmt_int64(st, 3);
             }
     cr_stmt_free(st);
+    /* a click proves the message was opened, images shown or not */
+    if (rc >= 0)
+        rc = cr_store_query_int64(s, err, &unique_opens,
+                                  "SELECT count(DISTINCT log_id) FROM tracking_log WHERE "
+                                  "delivery_id = ? AND kind IN ('open', 'click')",
+                                  "i", id);
     if (rc < 0)
         goto fail;
     json_object_set_new(k, "opens", json_integer(total[0]));
-    json_object_set_new(k, "unique_opens", json_integer(uniq[0]));
+    json_object_set_new(k, "unique_opens", json_integer(unique_opens));
     json_object_set_new(k, "clicks", json_integer(total[1]));
     json_object_set_new(k, "unique_clicks", json_integer(uniq[1]));
     json_object_set_new(k, "unsubscriptions", json_integer(uniq[2]));
     json_object_set_new(k, "bounces", json_integer(total[3]));
     json_object_set_new(k, "complaints", json_integer(total[4]));
+    json_object_set_new(k, "prefetched_opens", json_integer(prefetch[0]));
+    json_object_set_new(k, "prefetched_clicks", json_integer(prefetch[1]));
+    json_t *links = NULL;
+    if ((rc = link_kpis(s, id, &links, err)))
+        goto fail;
+    json_object_set_new(k, "links", links);
     json_t *rates = json_object();
     json_object_set_new(rates, "sent", json_real(rate(sent, targeted)));
     json_object_set_new(rates, "delivered", json_real(rate(delivered, targeted)));
     json_object_set_new(rates, "failed", json_real(rate(hard + soft, targeted)));
-    json_object_set_new(rates, "opens", json_real(rate(uniq[0], sent)));
+    json_object_set_new(rates, "opens", json_real(rate(unique_opens, sent)));
     json_object_set_new(rates, "clicks", json_real(rate(uniq[1], sent)));
     json_object_set_new(rates, "unsubscriptions", json_real(rate(uniq[2], sent)));
     json_object_set_new(k, "rates", rates);

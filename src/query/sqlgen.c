@@ -590,7 +590,8 @@ static int predicate(struct gen *g, const struct node *n)
     case F_UNSUBSCRIBED:
         put(g, "SELECT cr_tl.profile_id FROM tracking_log cr_tl WHERE cr_tl.delivery_id = ");
         rc = int_param(g, n->delivery, a->line, a->col);
-        put(g, n->fn == F_OPENED    ? " AND cr_tl.kind = 'open'"
+        /* a click proves an open, images shown or not */
+        put(g, n->fn == F_OPENED    ? " AND cr_tl.kind IN ('open', 'click')"
                : n->fn == F_CLICKED ? " AND cr_tl.kind = 'click'"
                                     : " AND cr_tl.kind = 'unsubscribe'");
         put(g, " AND cr_tl.profile_id IS NOT NULL");

@@ -81,6 +81,8 @@ static const struct field test_fields[] = {{"condition", F_STR, 1}, {NULL, 0, 0}
 static const struct field list_update_fields[] = {
     {"list", F_STR, 1}, {"mode", F_STR, 0}, {NULL, 0, 0}};
 static const struct field delivery_fields[] = {DELIVERY_FIELDS, {NULL, 0, 0}};
+static const struct field email_fields[] = {DELIVERY_FIELDS, {"tracking", F_STR, 0},
+                                            {NULL, 0, 0}};
 static const struct field push_fields[] = {DELIVERY_FIELDS, {"platform", F_STR, 0}, {NULL, 0, 0}};
 
 static const struct {
@@ -102,7 +104,7 @@ static const struct {
     [CR_WF_AND_JOIN] = {"and_join", and_join_fields},
     [CR_WF_TEST] = {"test", test_fields},
     [CR_WF_LIST_UPDATE] = {"list_update", list_update_fields},
-    [CR_WF_EMAIL] = {"email", delivery_fields},
+    [CR_WF_EMAIL] = {"email", email_fields},
     [CR_WF_SMS] = {"sms", delivery_fields},
     [CR_WF_PUSH] = {"push", push_fields},
     [CR_WF_EXTERNAL] = {"external", delivery_fields},
@@ -300,6 +302,10 @@ static void check_fields(struct cr_wf_activity *a, struct cr_wf_problems *p)
                                               NULL}))
             cr_wf_problems_add(p, a->id, "outbound", "outbound is none, without_population or "
                                "with_population, not '%s'", s);
+        if ((s = cr_wf_str(a, "tracking")) &&
+            !one_of(s, (const char *const[]){"all", "no_opens", "none", NULL}))
+            cr_wf_problems_add(p, a->id, "tracking", "tracking is all, no_opens or none, not "
+                               "'%s'", s);
         if ((s = cr_wf_str(a, "platform")) &&
             !one_of(s, (const char *const[]){"ios", "android", NULL}))
             cr_wf_problems_add(p, a->id, "platform", "platform is ios or android, not '%s'", s);

@@ -121,6 +121,8 @@ int cr__wf_delivery(struct cr__wf_exec *x)
         json_object_set(opts, "recurring", json_object_get(a->json, "recurring"));
     if (cr_wf_str(a, "platform"))
         json_object_set_new(opts, "platform", json_string(cr_wf_str(a, "platform")));
+    if (cr_wf_str(a, "tracking"))
+        json_object_set_new(opts, "tracking", json_string(cr_wf_str(a, "tracking")));
     char label[256];
     if (cr_wf_str(a, "label"))
         snprintf(label, sizeof label, "%s", cr_wf_str(a, "label"));

@@ -314,8 +314,8 @@ static void test_backend_sql(void **state)
                "CAST(? AS bigint))\n-- ?1 date '2026-03-15' (today())\n-- ?2 integer 18");
     expect_sql("opened(7)",
                "(p.id IN (SELECT cr_tl.profile_id FROM tracking_log cr_tl WHERE "
-               "cr_tl.delivery_id = ? AND cr_tl.kind = 'open' AND cr_tl.profile_id IS NOT "
-               "NULL))\n-- ?1 integer 7",
+               "cr_tl.delivery_id = ? AND cr_tl.kind IN ('open', 'click') AND "
+               "cr_tl.profile_id IS NOT NULL))\n-- ?1 integer 7",
                NULL);
     expect_sql("coalesce(loyalty_points, score, 0) > 1",
                "(coalesce(CAST(p.\"loyalty_points\" AS REAL), p.\"score\", ?) > ?)\n-- ?1 real "
