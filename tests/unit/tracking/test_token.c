@@ -43,6 +43,27 @@ static void test_round_trip(void **state)
     }
 }
 
+/* Known answers, computed independently (Python's hmac and base64 modules): the keyed
+ * HMAC must be HMAC-SHA256 as RFC 2104 defines it, not merely agree with itself. */
+static void test_known_answers(void **state)
+{
+    struct cr_token_keys k;
+    char s[CR_TOKEN_MAX];
+    (void)state;
+    keys(&k, 1, 0, 0);
+    cr_token_encode(&k, &(struct cr_token){CR_TOKEN_CLICK, 12345, 987654321, 7}, s);
+    assert_string_equal(s, "Y7lgsdH51gMH12QVRZ8dT8DIsBfA");
+    cr_token_encode(&k, &(struct cr_token){CR_TOKEN_OPEN, 1, 1, 0}, s);
+    assert_string_equal(s, "bwEBmTMI5wQa3zUzk8vg");
+    /* the other key of a rotation, then back: the per-thread keyed state follows */
+    keys(&k, 2, 1, 1);
+    cr_token_encode(&k, &(struct cr_token){CR_TOKEN_OPEN, 1, 1, 0}, s);
+    assert_string_not_equal(s, "bwEBmTMI5wQa3zUzk8vg");
+    keys(&k, 1, 0, 0);
+    cr_token_encode(&k, &(struct cr_token){CR_TOKEN_OPEN, 1, 1, 0}, s);
+    assert_string_equal(s, "bwEBmTMI5wQa3zUzk8vg");
+}
+
 static void test_alterations_refused(void **state)
 {
     struct cr_token_keys k, other;
@@ -97,6 +118,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_alterations_refused),
         cmocka_unit_test(test_previous_key_accepted),
     };
