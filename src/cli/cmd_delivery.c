@@ -79,12 +79,21 @@ static void print_kpis(json_t *k)
     json_object_foreach(json_object_get(k, "excluded"), name, v) {
         printf(" %s %lld", name, (long long)json_integer_value(v));
     }
-    printf("\n  opens %lld (unique %lld), clicks %lld (unique %lld), unsubscriptions %lld\n",
-           (long long)json_integer_value(json_object_get(k, "opens")),
-           (long long)json_integer_value(json_object_get(k, "unique_opens")),
-           (long long)json_integer_value(json_object_get(k, "clicks")),
-           (long long)json_integer_value(json_object_get(k, "unique_clicks")),
-           (long long)json_integer_value(json_object_get(k, "unsubscriptions")));
+#define KPI(name) ((long long)json_integer_value(json_object_get(k, name)))
+    printf("\n  opens %lld (unique %lld, prefetched %lld), clicks %lld (unique %lld), "
+           "unsubscriptions %lld\n  bounces %lld, complaints %lld\n",
+           KPI("opens"), KPI("unique_opens"), KPI("prefetched_opens"), KPI("clicks"),
+           KPI("unique_clicks"), KPI("unsubscriptions"), KPI("bounces"), KPI("complaints"));
+    json_t *l;
+    size_t i;
+    json_array_foreach(json_object_get(k, "links"), i, l) {
+        printf("  link %-24.24s %6lld clicks (unique %lld)  %s\n",
+               json_string_value(json_object_get(l, "label")),
+               (long long)json_integer_value(json_object_get(l, "clicks")),
+               (long long)json_integer_value(json_object_get(l, "unique_clicks")),
+               json_string_value(json_object_get(l, "url")));
+    }
+#undef KPI
 }
 
 static int show(struct cli *c, int64_t id, int as_json)
