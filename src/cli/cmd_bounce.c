@@ -84,8 +84,7 @@ static int ingest(struct cli *c, const char *path, json_t *out, int as_json)
                    b->recipient ? b->recipient : "(no recipient)", b->status[0] ? " " : "",
                    b->status, res.action);
         if (!as_json && res.log)
-            printf(" (delivery %lld, recipient %lld)", (long long)res.delivery,
-                   (long long)res.log);
+            printf(" (delivery %lld, recipient %lld)", (long long)res.delivery, (long long)res.log);
         if (!as_json)
             printf("\n");
     }

@@ -19,8 +19,8 @@
 #include "store/config.h"
 #include "tracking/server.h"
 
-#define SERVE_USAGE                                                                        \
-    "crier serve [--listen HOST:PORT] [--public-url URL] [--threads N] [--flush-ms N] "   \
+#define SERVE_USAGE                                                                                \
+    "crier serve [--listen HOST:PORT] [--public-url URL] [--threads N] [--flush-ms N] "            \
     "[--no-engine]"
 
 static volatile sig_atomic_t stop_requested;

@@ -79,8 +79,7 @@ int cr_track_unsubscribe(struct cr_store *s, struct cr_clock *clock, const struc
     return cr_store_commit(s, err);
 }
 
-int cr_track_withdraw_consent(struct cr_store *s, const struct cr_recipient *r,
-                              struct cr_err *err)
+int cr_track_withdraw_consent(struct cr_store *s, const struct cr_recipient *r, struct cr_err *err)
 {
     if (r->proof || !r->profile)
         return 0;
@@ -155,7 +154,9 @@ static int apply(struct cr_store *s, struct cr_clock *clock, const struct cr_mai
         goto out;
     }
     snprintf(detail, sizeof detail, "%s%s%s%s",
-             ev->type == CR_EVENT_HARD ? "hard" : ev->type == CR_EVENT_SOFT ? "soft" : "complaint",
+             ev->type == CR_EVENT_HARD   ? "hard"
+             : ev->type == CR_EVENT_SOFT ? "soft"
+                                         : "complaint",
              ev->status && *ev->status ? " " : "", ev->status ? ev->status : "",
              ev->diagnostic && *ev->diagnostic ? ": " : "");
     snprintf(detail + strlen(detail), sizeof detail - strlen(detail), "%.1000s",
@@ -166,8 +167,8 @@ static int apply(struct cr_store *s, struct cr_clock *clock, const struct cr_mai
                                            "UPDATE profile SET email_optout = ?, updated_at = ? "
                                            "WHERE id = ?",
                                            "bsi", 1, ts, profile))) ||
-            (rc = log_event(s, clock, delivery, log, profile, "complaint", NULL, NULL, detail,
-                            err)))
+            (rc =
+                 log_event(s, clock, delivery, log, profile, "complaint", NULL, NULL, detail, err)))
             goto out;
         goto out;
     }
@@ -186,8 +187,7 @@ static int apply(struct cr_store *s, struct cr_clock *clock, const struct cr_mai
                            "THEN 'quarantined' ELSE quarantine.status END, "
                            "last_at = excluded.last_at",
                            "sssssbi", address, detail,
-                           hard || limit <= 1 ? "quarantined" : "to_retry", ts, ts, hard,
-                           limit)) ||
+                           hard || limit <= 1 ? "quarantined" : "to_retry", ts, ts, hard, limit)) ||
         (rc = log_event(s, clock, delivery, log, profile, "bounce", NULL, NULL, detail, err)))
         goto out;
     int64_t count = 0;

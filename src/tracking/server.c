@@ -54,7 +54,7 @@ struct cr_tracking_server {
     uint16_t port;
     pthread_rwlock_t keys_lock;
     struct cr_token_keys keys;
-    cr_time_t keys_loaded; /* real time */
+    cr_time_t keys_loaded;   /* real time */
     pthread_mutex_t slow_mu; /* guards store, clock */
     struct cr_store *store;
     struct cr_clock clock;
@@ -101,8 +101,7 @@ static int decode(struct cr_tracking_server *srv, const char *tok, enum cr_token
 
 /* ------------------------------------------------------------------ responses --- */
 
-static enum MHD_Result send_shared(struct MHD_Connection *c, unsigned code,
-                                   struct MHD_Response *r)
+static enum MHD_Result send_shared(struct MHD_Connection *c, unsigned code, struct MHD_Response *r)
 {
     return MHD_queue_response(c, code, r);
 }
@@ -121,8 +120,8 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned code, const 
     return ret;
 }
 
-static enum MHD_Result send_json_error(struct MHD_Connection *c, unsigned code,
-                                       const char *ecode, const char *msg)
+static enum MHD_Result send_json_error(struct MHD_Connection *c, unsigned code, const char *ecode,
+                                       const char *msg)
 {
     json_t *j = json_pack("{s{ssss}}", "error", "code", ecode, "message", msg);
     char *s = json_dumps(j, JSON_COMPACT);
@@ -157,7 +156,7 @@ static int add_hit(struct cr_tracking_server *srv, struct MHD_Connection *c,
     char ip[INET6_ADDRSTRLEN];
     const char *ua = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
     client_ip(c, ip, sizeof ip);
-    struct cr_hit h = {(char)t->kind, cr_ua_is_prefetch(ua), t->delivery, t->log, t->link, ua,
+    struct cr_hit h = {(char)t->kind,    cr_ua_is_prefetch(ua), t->delivery, t->log, t->link, ua,
                        ip[0] ? ip : NULL};
     return cr_hits_add(srv->hits, &h);
 }
@@ -356,8 +355,8 @@ static enum MHD_Result on_mirror(struct cr_tracking_server *srv, struct MHD_Conn
     if (rc == CR_ENOTFOUND) {
         ret = send_shared(c, MHD_HTTP_NOT_FOUND, srv->not_found);
     } else if (rc) {
-        cr_log_error("tracking: mirror page %lld/%lld: %s", (long long)t.delivery,
-                     (long long)t.log, cr_err_msg(&err));
+        cr_log_error("tracking: mirror page %lld/%lld: %s", (long long)t.delivery, (long long)t.log,
+                     cr_err_msg(&err));
         ret = page(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "This page is not available",
                    "<p>Please try again later.</p>");
     } else {
@@ -407,8 +406,8 @@ static int event_of(json_t *j, struct cr_mail_event *ev, const char **why)
 
 static int authorised(struct cr_tracking_server *srv, struct MHD_Connection *c)
 {
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                   MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     char *secret = NULL;
     struct cr_err err = CR_ERR_INIT;
     pthread_mutex_lock(&srv->slow_mu);
@@ -448,7 +447,8 @@ static enum MHD_Result on_webhook(struct cr_tracking_server *srv, struct MHD_Con
     struct cr_mail_event ev;
     const char *why = NULL;
     char msg[300];
-    json_array_foreach(events, i, e) {
+    json_array_foreach(events, i, e)
+    {
         if (event_of(e, &ev, &why)) {
             snprintf(msg, sizeof msg, "event %zu: %s", i, why);
             json_decref(one);
@@ -461,7 +461,8 @@ static enum MHD_Result on_webhook(struct cr_tracking_server *srv, struct MHD_Con
     json_int_t matched = 0, unmatched = 0;
     int failed = 0;
     struct cr_err err = CR_ERR_INIT;
-    json_array_foreach(events, i, e) {
+    json_array_foreach(events, i, e)
+    {
         struct cr_mail_event_result res;
         (void)event_of(e, &ev, &why);
         pthread_mutex_lock(&srv->slow_mu);
@@ -475,17 +476,16 @@ static enum MHD_Result on_webhook(struct cr_tracking_server *srv, struct MHD_Con
             matched++;
         else
             unmatched++;
-        json_array_append_new(results, json_pack("{sI sI ss}", "delivery",
-                                                 (json_int_t)res.delivery, "log",
-                                                 (json_int_t)res.log, "action", res.action));
+        json_array_append_new(results, json_pack("{sI sI ss}", "delivery", (json_int_t)res.delivery,
+                                                 "log", (json_int_t)res.log, "action", res.action));
     }
     enum MHD_Result ret;
     if (failed) {
         cr_log_error("tracking: webhook: %s", cr_err_msg(&err));
         ret = send_json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", cr_err_msg(&err));
     } else {
-        json_t *out = json_pack("{sI sI so}", "matched", matched, "unmatched", unmatched,
-                                "results", results);
+        json_t *out =
+            json_pack("{sI sI so}", "matched", matched, "unmatched", unmatched, "results", results);
         results = NULL;
         char *s = json_dumps(out, JSON_COMPACT);
         ret = send_text(c, MHD_HTTP_OK, "application/json", s, strlen(s));
@@ -505,8 +505,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               size_t *upload_size, void **state)
 {
     struct cr_tracking_server *srv = cls;
-    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-              strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     (void)version;
     /* answer only once the whole request is in, or the connection is not kept alive */
@@ -553,13 +552,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         default:
             return send_shared(c, MHD_HTTP_NOT_FOUND, srv->not_found);
         }
-        return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n",
-                         19);
+        return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n", 19);
     }
     if (strcmp(url, "/webhook/bounces") == 0) {
         if (!post)
-            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-                             "method not allowed\n", 19);
+            return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n",
+                             19);
         return on_webhook(srv, c, body);
     }
     if (strcmp(url, "/healthz") == 0 && get)
@@ -630,10 +628,9 @@ int cr_tracking_server_start(const struct cr_tracking_server_opts *o,
     srv->keys_loaded = cr_time_real_now();
     if ((rc = cr_hits_start(o->db_url, o->flush_ms, &srv->hits, err)))
         goto fail;
-    srv->pixel = MHD_create_response_from_buffer(sizeof gif, (void *)gif,
-                                                 MHD_RESPMEM_PERSISTENT);
-    srv->not_found = MHD_create_response_from_buffer(10, (void *)"not found\n",
-                                                     MHD_RESPMEM_PERSISTENT);
+    srv->pixel = MHD_create_response_from_buffer(sizeof gif, (void *)gif, MHD_RESPMEM_PERSISTENT);
+    srv->not_found =
+        MHD_create_response_from_buffer(10, (void *)"not found\n", MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(srv->pixel, MHD_HTTP_HEADER_CONTENT_TYPE, "image/gif");
     MHD_add_response_header(srv->pixel, MHD_HTTP_HEADER_CACHE_CONTROL,
                             "no-cache, no-store, must-revalidate, max-age=0");
@@ -647,15 +644,16 @@ int cr_tracking_server_start(const struct cr_tracking_server_opts *o,
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    srv->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-                              (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-                              1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-                              MHD_OPTION_END);
+    srv->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_END);
     if (!srv->d) {
-        rc = cr_err_set(err, CR_EIO, "cannot listen on %s (in use, or not an address of this "
-                        "machine?)", o->listen ? o->listen : "127.0.0.1:8080");
+        rc = cr_err_set(err, CR_EIO,
+                        "cannot listen on %s (in use, or not an address of this "
+                        "machine?)",
+                        o->listen ? o->listen : "127.0.0.1:8080");
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);

@@ -27,8 +27,8 @@ int cr_urls_open(struct cr_store *s, int64_t delivery_id, struct cr_delivery_url
     u->delivery_id = delivery_id;
     cr_strmap_init(&u->ids);
     *out = NULL;
-    if ((rc = cr_stmt_prepare(s, "SELECT url, link_id FROM delivery_url WHERE delivery_id = ?",
-                              &st, err)))
+    if ((rc = cr_stmt_prepare(s, "SELECT url, link_id FROM delivery_url WHERE delivery_id = ?", &st,
+                              err)))
         goto fail;
     cr_stmt_bind_int64(st, 1, delivery_id);
     while ((rc = cr_stmt_step(st, err)) == 1) {
