@@ -39,11 +39,6 @@ static int read_all(const char *path, struct cr_buf *b)
     return 0;
 }
 
-static const char *type_name(enum cr_bounce_type t)
-{
-    return t == CR_BOUNCE_HARD ? "hard" : t == CR_BOUNCE_SOFT ? "soft" : "complaint";
-}
-
 /* Applies the file's events; appends one JSON object per event to out. */
 static int ingest(struct cli *c, const char *path, json_t *out, int as_json)
 {
@@ -77,10 +72,10 @@ static int ingest(struct cli *c, const char *path, json_t *out, int as_json)
             json_array_append_new(
                 out, json_pack("{ss ss ss? ss? ss sI sI ss}", "file", path, "format", rep.format,
                                "recipient", b->recipient, "message_id", b->message_id, "type",
-                               type_name(b->type), "delivery", (json_int_t)res.delivery, "log",
+                               cr_bounce_type_name(b->type), "delivery", (json_int_t)res.delivery, "log",
                                (json_int_t)res.log, "action", res.action));
         else
-            printf("%s: %s %s%s%s -> %s", path, type_name(b->type),
+            printf("%s: %s %s%s%s -> %s", path, cr_bounce_type_name(b->type),
                    b->recipient ? b->recipient : "(no recipient)", b->status[0] ? " " : "",
                    b->status, res.action);
         if (!as_json && res.log)
