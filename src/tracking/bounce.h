@@ -22,7 +22,7 @@
  * else from a DSN's X-Original-Message-ID (Gmail, Exchange), else, in a plain-text bounce, from
  * the first Message-ID field of the copy that follows the report.
  *
- * Classification (see classify() in bounce.c):
+ * Classification (see cr__bounce_classify() in bounce.c):
  *   - an enhanced status code (RFC 3463) decides: 4.x.x soft, 5.x.x hard, except 5.2.2
  *     (mailbox full) and 5.4.7 (delivery time expired), which are soft because the address
  *     itself is fine. A DSN's Status wins over the code in its Diagnostic-Code, unless it is
