@@ -275,6 +275,11 @@ int cr_hits_start(const char *db_url, int flush_ms, struct cr_hits **out, struct
     if ((rc = cr_store_open(db_url, &h->s, err)))
         goto fail;
     cr_store_clock_init(&h->clock, h->s);
+    /* a batch of 80,000 rows and their index entries overflows SQLite's default page cache
+     * in mid-transaction (bench/tracking) */
+    if (cr_store_dialect(h->s) == CR_DIALECT_SQLITE &&
+        (rc = cr_store_exec(h->s, "PRAGMA cache_size = -65536", err)))
+        goto fail;
     if ((rc = prepare_insert(h, CHUNK, &h->full, err)))
         goto fail;
     pthread_mutex_init(&h->mu, NULL);
