@@ -21,6 +21,10 @@
     "                 [--json]\n"                                                                  \
     "       crier account add pickup NAME --dir PATH [--daily-limit N]\n"                          \
     "                 [--tracking-consent required] [--json]\n"                                    \
+    "       crier account add smpp NAME --host H [--port P] --system-id ID --password-env VAR\n"   \
+    "                 [--system-type T] --source-addr A [--source-ton N --source-npi N]\n"        \
+    "                 [--bind transceiver|transmitter] [--window N] [--rate N/s] [--json]\n"      \
+    "       crier account add file NAME --dir PATH [--channel sms|push] [--json]\n"               \
     "       crier account list [--json]"
 
 static int read_file(const char *path, char **out)
@@ -136,6 +140,96 @@ static int add_smtp(struct cli_args *a, json_t *settings, json_t *secrets)
     return common(a, settings);
 }
 
+/* An integer option in [lo, hi] into settings[key]; absent: def (unless def < 0). */
+static int int_setting(struct cli_args *a, const char *opt, long lo, long hi, long def,
+                       json_t *settings, const char *key)
+{
+    const char *v = NULL;
+    char *end;
+    if (cli_opt(a, opt, &v) < 0)
+        return CLI_FAIL;
+    if (!v) {
+        if (def >= 0)
+            json_object_set_new(settings, key, json_integer(def));
+        return CLI_OK;
+    }
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi)
+        return cli_error("%s takes a number from %ld to %ld, not '%s'", opt, lo, hi, v);
+    json_object_set_new(settings, key, json_integer(n));
+    return CLI_OK;
+}
+
+/* A text option of at most max bytes (the SMPP 3.4 field sizes, NUL excluded). */
+static int text_setting(struct cli_args *a, const char *opt, size_t max, int required,
+                        json_t *settings, const char *key)
+{
+    const char *v = NULL;
+    if (cli_opt(a, opt, &v) < 0)
+        return CLI_FAIL;
+    if (!v && required)
+        return cli_error("an smpp account needs %s", opt);
+    if (v && strlen(v) > max)
+        return cli_error("%s '%s' is longer than the %zu characters SMPP allows", opt, v, max);
+    if (v)
+        json_object_set_new(settings, key, json_string(v));
+    return CLI_OK;
+}
+
+static int add_smpp(struct cli_args *a, json_t *settings, json_t *secrets)
+{
+    const char *penv = NULL, *bind = NULL, *rate = NULL;
+    double d;
+    if (text_setting(a, "--host", 253, 1, settings, "host") ||
+        int_setting(a, "--port", 1, 65535, 2775, settings, "port") ||
+        text_setting(a, "--system-id", 15, 1, settings, "system_id") ||
+        text_setting(a, "--system-type", 12, 0, settings, "system_type") ||
+        text_setting(a, "--source-addr", 20, 1, settings, "source_addr") ||
+        int_setting(a, "--source-ton", 0, 6, -1, settings, "source_ton") ||
+        int_setting(a, "--source-npi", 0, 18, -1, settings, "source_npi") ||
+        int_setting(a, "--window", 1, 1000, 10, settings, "window") ||
+        cli_opt(a, "--password-env", &penv) < 0 || cli_opt(a, "--bind", &bind) < 0 ||
+        cli_opt(a, "--rate", &rate) < 0)
+        return CLI_FAIL;
+    if (!penv)
+        return cli_error("an smpp account needs --password-env VAR");
+    const char *pw = getenv(penv);
+    if (!pw)
+        return cli_error("--password-env %s: that environment variable is not set", penv);
+    if (strlen(pw) > 8)
+        return cli_error("the password in %s is longer than the 8 characters SMPP allows", penv);
+    json_object_set_new(secrets, "password", json_string(pw));
+    if (!bind)
+        bind = "transceiver";
+    if (strcmp(bind, "transceiver") && strcmp(bind, "transmitter"))
+        return cli_error("--bind is transceiver or transmitter, not '%s'", bind);
+    json_object_set_new(settings, "bind", json_string(bind));
+    if (rate) {
+        if (positive("--rate", rate, &d))
+            return CLI_FAIL;
+        json_object_set_new(settings, "rate", json_real(d));
+    }
+    return common(a, settings);
+}
+
+/* A sink for demos and tests: each message a line of JSON in DIR/DELIVERY.jsonl. */
+static int add_file(struct cli_args *a, json_t *settings, const char **channel)
+{
+    const char *dir = NULL, *ch = "sms";
+    if (cli_opt(a, "--dir", &dir) < 0 || cli_opt(a, "--channel", &ch) < 0)
+        return CLI_FAIL;
+    if (strcmp(ch, "sms") && strcmp(ch, "push"))
+        return cli_error("--channel is sms or push for a file account, not '%s'", ch);
+    *channel = strcmp(ch, "sms") == 0 ? "sms" : "push";
+    if (!dir || !*dir)
+        return cli_error("a file account needs --dir PATH (a folder for the messages)");
+    char *abs = realpath(dir, NULL);
+    json_object_set_new(settings, "dir", json_string(abs ? abs : dir));
+    free(abs);
+    return common(a, settings);
+}
+
 static int add_pickup(struct cli_args *a, json_t *settings)
 {
     const char *dir = NULL;
@@ -166,8 +260,13 @@ static int add(struct cli *c, struct cli_args *a)
     } else if (strcmp(kind, "pickup") == 0) {
         channel = "email";
         rc = add_pickup(a, settings);
+    } else if (strcmp(kind, "smpp") == 0) {
+        channel = "sms";
+        rc = add_smpp(a, settings, secrets);
+    } else if (strcmp(kind, "file") == 0) {
+        rc = add_file(a, settings, &channel);
     } else {
-        rc = cli_error("unknown account kind '%s' (smtp or pickup)", kind);
+        rc = cli_error("unknown account kind '%s' (smtp, pickup, smpp or file)", kind);
     }
     if (rc || (rc = cli_no_more_options(a)) || (rc = cli_expect(a, 0, ACCOUNT_USAGE)) ||
         (rc = cli_open_store(c, 0)))

@@ -81,6 +81,51 @@ static int check_email(struct cr_store *s, json_t *c, struct cr_err *err)
     return 0;
 }
 
+/* {"text": Liquid, "sender": an override of the account's source address (at most 11
+ * letters and digits, or a number of up to 20 digits and '+'), "proof_to": numbers}. Links
+ * in the text are tracked as in emails. */
+static int check_sms(struct cr_store *s, json_t *c, struct cr_err *err)
+{
+    static const char *const fields[] = {"text", "sender", "proof_to", "label", NULL};
+    const char *k;
+    json_t *v;
+    size_t i;
+    json_object_foreach(c, k, v) {
+        int known = 0;
+        for (int j = 0; fields[j]; j++)
+            known |= strcmp(fields[j], k) == 0;
+        if (!known)
+            return cr_err_set(err, CR_EINVAL, "unknown field '%s' in an sms template (text, "
+                              "sender, proof_to)", k);
+    }
+    v = json_object_get(c, "text");
+    if (!json_is_string(v) || !json_string_length(v))
+        return cr_err_set(err, CR_EINVAL, "an sms template needs a text");
+    int rc = liquid_ok(s, "text", json_string_value(v), err);
+    if (rc)
+        return rc;
+    if ((v = json_object_get(c, "sender"))) {
+        const char *snd = json_string_value(v);
+        size_t n = snd ? strlen(snd) : 0, digits = 0, alnum = 0;
+        for (i = 0; i < n; i++) {
+            digits += (snd[i] >= '0' && snd[i] <= '9') || (i == 0 && snd[i] == '+');
+            alnum += (snd[i] >= 'A' && snd[i] <= 'Z') || (snd[i] >= 'a' && snd[i] <= 'z') ||
+                     (snd[i] >= '0' && snd[i] <= '9') || snd[i] == ' ';
+        }
+        if (!n || !((digits == n && n <= 20) || (alnum == n && n <= 11)))
+            return cr_err_set(err, CR_EINVAL, "sender must be a number (up to 20 digits) or "
+                              "up to 11 letters and digits, not '%s'", snd ? snd : "");
+    }
+    json_t *p = json_object_get(c, "proof_to");
+    if (p && !json_is_array(p))
+        return cr_err_set(err, CR_EINVAL, "proof_to must be an array of numbers");
+    json_array_foreach(p, i, v) {
+        if (!json_is_string(v))
+            return cr_err_set(err, CR_EINVAL, "proof_to[%zu] must be a number", i);
+    }
+    return 0;
+}
+
 int cr_dtemplate_check(struct cr_store *s, const char *channel, json_t *content,
                        struct cr_err *err)
 {
@@ -88,6 +133,8 @@ int cr_dtemplate_check(struct cr_store *s, const char *channel, json_t *content,
         return cr_err_set(err, CR_EINVAL, "a template is a JSON object");
     if (strcmp(channel, "email") == 0)
         return check_email(s, content, err);
+    if (strcmp(channel, "sms") == 0)
+        return check_sms(s, content, err);
     return cr_err_set(err, CR_EUNSUPPORTED, "templates for the %s channel are not supported yet",
                       channel);
 }

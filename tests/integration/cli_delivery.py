@@ -233,6 +233,51 @@ def test_address_check(c):
     expect(r["valid"] is False and "@" in r["reason"], r)
 
 
+def test_sms_accounts_and_templates(c):
+    """The stored parts of the SMS channel (issue 8): accounts checked against SMPP 3.4's
+    field sizes, the password kept secret, templates with Liquid and a sender checked."""
+    c.run("init")
+    c.run("account", "add", "smpp", "smsc", "--host", "127.0.0.1", "--port", "2775",
+          "--system-id", "crier", "--password-env", "SMPP_PW", "--source-addr", "SHOP",
+          "--source-ton", "5", "--source-npi", "0", "--window", "50", "--rate", "100/s",
+          env={"SMPP_PW": "s3cr3t"})
+    os.makedirs(c.path("sms"), exist_ok=True)
+    c.run("account", "add", "file", "sink", "--dir", c.path("sms"))
+    acc = {a["name"]: a for a in c.json("account", "list", "--json")}
+    expect(acc["smsc"]["channel"] == "sms" and acc["smsc"]["kind"] == "smpp", acc)
+    st = acc["smsc"]["settings"]
+    expect((st["system_id"], st["window"], st["bind"], st["source_ton"], st["rate"]) ==
+           ("crier", 50, "transceiver", 5, 100), st)
+    out, _ = c.run("account", "list", "--json")
+    expect("s3cr3t" not in out, "the password is never printed")
+    expect(acc["sink"]["channel"] == "sms" and acc["sink"]["settings"]["dir"] == c.path("sms"),
+           acc["sink"])
+    for args, env, want in [
+        (["--system-id", "a-system-id-longer", "--password-env", "P"], {"P": "x"},
+         "--system-id 'a-system-id-longer' is longer than the 15"),
+        (["--system-id", "x", "--password-env", "P"], {"P": "123456789"}, "longer than the 8"),
+        (["--system-id", "x", "--password-env", "P", "--bind", "receiver"], {"P": "x"},
+         "--bind is transceiver or transmitter"),
+        (["--system-id", "x", "--password-env", "P", "--source-ton", "7"], {"P": "x"},
+         "--source-ton takes a number from 0 to 6"),
+    ]:
+        _, err = c.run("account", "add", "smpp", "bad", "--host", "h", "--source-addr", "A",
+                       *args, status=2, env=env)
+        expect(want in err, (want, err))
+    c.write("promo.json", json.dumps({"text": "Hi {{ profile.first_name }}: -20% today "
+                                              "https://shop.example/sale", "sender": "SHOP"}))
+    c.run("template", "add", "sms", "promo", "promo.json")
+    for content, want in [({"text": "Hi {{ profile.first_name"}, "text: unterminated"),
+                          ({"text": "ok", "sender": "TOO LONG SENDER"}, "sender must be"),
+                          ({"text": "ok", "subject": "x"}, "unknown field 'subject'"),
+                          ({"sender": "SHOP"}, "needs a text")]:
+        c.write("bad.json", json.dumps(content))
+        _, err = c.run("template", "add", "sms", "bad", "bad.json", status=2)
+        expect(want in err, (want, err))
+    t = {x["name"]: x["channel"] for x in c.json("template", "list", "--json")}
+    expect(t == {"promo": "sms"}, t)
+
+
 def test_crash_while_sending(c):
     """kill -9 the engine while it sends, a bounded number of times: everyone receives the
     message, and only messages in flight at a kill can arrive twice."""
@@ -267,5 +312,6 @@ def test_crash_while_sending(c):
 
 if __name__ == "__main__":
     main([test_seed_004_proof_analyse_confirm_send, test_lifecycle_errors_and_pickup,
+          test_sms_accounts_and_templates,
           test_dkim_signed_over_smtp, test_unsubscribe_links, test_address_check,
           test_crash_while_sending])
