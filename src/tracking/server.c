@@ -10,7 +10,6 @@
 #include "tracking/server.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -19,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -39,7 +36,6 @@
 /* Per connection: libmicrohttpd clears its pool between requests, so the default 32 KiB
  * costs a 32 KiB memset per hit; requests here are a line and a few headers. */
 #define CONN_MEMORY (12u * 1024)
-#define NICE_REQUESTS 4 /* see yield_to_writer() */
 #define KEY_RELOAD_USEC (5 * CR_USEC_PER_SEC)
 
 static const unsigned char gif[43] = {
@@ -504,23 +500,6 @@ static enum MHD_Result on_webhook(struct cr_tracking_server *srv, struct MHD_Con
 
 /* ---------------------------------------------------------------- dispatch --- */
 
-/* The request threads run at a lower priority than the hit writer (NICE_REQUESTS): when
- * the CPUs are saturated, the scheduler then slows the answers down rather than the commits,
- * so the queue does not age past the writer's bound and hits are not refused. Raising one's
- * own nice value needs no privilege. */
-static void yield_to_writer(void)
-{
-    static __thread int done;
-    if (done)
-        return;
-    done = 1;
-    pid_t tid = (pid_t)syscall(SYS_gettid);
-    errno = 0;
-    int cur = getpriority(PRIO_PROCESS, (id_t)tid);
-    if (errno == 0)
-        (void)setpriority(PRIO_PROCESS, (id_t)tid, cur + NICE_REQUESTS);
-}
-
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)
@@ -529,7 +508,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     (void)version;
-    yield_to_writer();
     /* answer only once the whole request is in, or the connection is not kept alive */
     if (!*state) {
         if (post) {
