@@ -133,10 +133,20 @@ static int confirm_tx(struct cr_store *s, void *data, struct cr_err *err)
     int rc = cr__delivery_status(s, a->id, &status, err);
     if (rc)
         return rc;
+    char *channel = NULL;
+    if ((rc = cr_store_query_text(s, err, &channel, "SELECT channel FROM delivery WHERE id = ?",
+                                  "i", a->id)) < 0) {
+        free(status);
+        return rc;
+    }
     if (strcmp(status, "ready") != 0)
         rc = cr_err_set(err, CR_ESTATE, "delivery %lld is %s: only a prepared (ready) delivery "
                         "can be confirmed%s", (long long)a->id, status,
                         strcmp(status, "draft") == 0 ? " (run: crier delivery prepare)" : "");
+    else if (!channel || strcmp(channel, "email") != 0)
+        rc = cr_err_set(err, CR_EUNSUPPORTED, "delivery %lld: sending %s deliveries is not "
+                        "supported yet (only email)", (long long)a->id,
+                        channel ? channel : "these");
     else
         rc = cr_store_run(s, err,
                           "UPDATE delivery SET status = 'sending', confirmed_at = ?, "
@@ -144,6 +154,7 @@ static int confirm_tx(struct cr_store *s, void *data, struct cr_err *err)
                           "ssssi", cr_time_format_sql(cr_clock_now(a->clock), ts), a->by, ts, ts,
                           a->id);
     free(status);
+    free(channel);
     return rc;
 }
 

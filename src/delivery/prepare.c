@@ -7,9 +7,14 @@
  * recipient fails is its reason. Results go to delivery_log (pending or excluded) and a
  * summary to delivery.preparation.
  *
- * Settings (crier config): pressure.email.max N and pressure.email.period DURATION (at
- * most N email deliveries per profile in the period; unset = no rule); a delivery's options
- * "capacity": "report" counts the excess over the account's daily_limit without excluding.
+ * Settings (crier config): pressure.CHANNEL.max N and pressure.CHANNEL.period DURATION (at
+ * most N deliveries of that channel per profile in the period; unset = no rule); a
+ * delivery's options "capacity": "report" counts the excess over the account's daily_limit
+ * without excluding.
+ *
+ * Email checks the email column; SMS the phone column (E.164, else invalid_number), and
+ * renders every text now to count its parts (delivery_log.segments; over
+ * sms.max_segments, default 10, or the delivery's "max_segments": too_long).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,14 +22,17 @@
 
 #include "channel/email/address.h"
 #include "channel/email/email.h"
+#include "channel/sms/gsm.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/strmap.h"
 #include "delivery/account.h"
 #include "delivery/delivery_int.h"
+#include "profile/phone.h"
 #include "query/query.h"
 #include "store/config.h"
 #include "store/schema.h"
+#include "template/template.h"
 
 struct prep {
     struct cr_store *s;
@@ -41,14 +49,21 @@ struct prep {
     struct cr_email_channel *ch; /* strict mode only */
     struct cr_schema profile;
     json_t *sample;
+    char *channel;
+    /* sms: the text, rendered per recipient to count its parts */
+    struct cr_template *sms_text;
+    struct cr_tvars *vars;
+    struct cr_trecord *rec;
+    struct cr_buf rendered;
+    int64_t max_segments, segments, segments_total;
 };
 
 static int load_delivery(struct prep *p, struct cr_err *err)
 {
     struct cr_stmt *st = NULL;
     int rc = cr_stmt_prepare(p->s,
-                             "SELECT status, account_id, filter, population_id, options, content "
-                             "FROM delivery WHERE id = ?",
+                             "SELECT status, account_id, filter, population_id, options, content, "
+                             "channel FROM delivery WHERE id = ?",
                              &st, err);
     if (rc)
         return rc;
@@ -63,6 +78,7 @@ static int load_delivery(struct prep *p, struct cr_err *err)
         p->population_id = cr_stmt_is_null(st, 3) ? 0 : cr_stmt_int64(st, 3);
         p->options = json_loads(cr_stmt_text(st, 4) ? cr_stmt_text(st, 4) : "{}", 0, NULL);
         p->content = json_loads(cr_stmt_text(st, 5) ? cr_stmt_text(st, 5) : "{}", 0, NULL);
+        p->channel = cr_xstrdup(cr_stmt_text(st, 6));
         rc = p->options && p->content ? 0
                                       : cr_err_set(err, CR_ESTORE, "delivery %lld: unreadable",
                                                    (long long)p->id);
@@ -96,30 +112,34 @@ static int load_set(struct prep *p, struct cr_strmap *m, const char *sql, const 
 
 static int load_rules(struct prep *p, struct cr_err *err)
 {
-    char *max = NULL, *period = NULL, ts[CR_TIME_BUFSZ];
+    char *max = NULL, *period = NULL, ts[CR_TIME_BUFSZ], key[64];
     int rc = load_set(p, &p->quarantined,
-                      "SELECT address FROM quarantine WHERE channel = 'email' AND status = "
+                      "SELECT address FROM quarantine WHERE channel = ? AND status = "
                       "'quarantined'",
-                      "", 0, NULL, err);
-    if (rc || (rc = cr_config_get(p->s, "pressure.email.max", &max, err)) ||
-        (rc = cr_config_get(p->s, "pressure.email.period", &period, err)))
+                      "s", 0, p->channel, err);
+    snprintf(key, sizeof key, "pressure.%s.max", p->channel);
+    if (rc || (rc = cr_config_get(p->s, key, &max, err)))
+        goto out;
+    snprintf(key, sizeof key, "pressure.%s.period", p->channel);
+    if ((rc = cr_config_get(p->s, key, &period, err)))
         goto out;
     if (max && period) {
         int64_t us;
         long n = strtol(max, NULL, 10);
         if ((rc = cr_duration_parse(period, strlen(period), &us, err))) {
-            cr_err_prefix(err, "setting pressure.email.period: ");
+            cr_err_prefix(err, "setting pressure.%s.period: ", p->channel);
             goto out;
         }
         cr_time_format_sql(p->now - us, ts);
         char sql[512];
-        /* profiles that already got n email deliveries in the period */
+        /* profiles that already got n deliveries of this channel in the period (the channel
+         * is one of crier's own names, never user text) */
         snprintf(sql, sizeof sql,
                  "SELECT CAST(l.profile_id AS TEXT) FROM delivery_log l JOIN delivery d ON "
-                 "d.id = l.delivery_id WHERE d.channel = 'email' AND d.id <> ? AND NOT l.proof "
+                 "d.id = l.delivery_id WHERE d.channel = '%s' AND d.id <> ? AND NOT l.proof "
                  "AND l.status IN ('pending', 'sending', 'sent', 'delivered') AND "
                  "l.created_at >= ? GROUP BY l.profile_id HAVING count(DISTINCT d.id) >= %ld",
-                 n > 0 ? n : 1);
+                 strcmp(p->channel, "sms") == 0 ? "sms" : "email", n > 0 ? n : 1);
         if ((rc = load_set(p, &p->pressured, sql, "is", p->id, ts, err)))
             goto out;
     }
@@ -162,17 +182,60 @@ static void count_reason(struct prep *p, const char *reason)
                         json_integer(json_integer_value(json_object_get(p->excluded, reason)) + 1));
 }
 
+/* The SMS text for the recipient, rendered to count its parts into p->segments; a reason
+ * when it cannot be sent. */
+static const char *sms_text(struct prep *p, const char *const *row, char *detail,
+                            size_t detail_len)
+{
+    struct cr_err e = CR_ERR_INIT;
+    enum cr_sms_coding coding;
+    size_t parts = 0, units = 0;
+    cr_trecord_set_row(p->rec, row);
+    cr_tvars_clear(p->vars);
+    cr_tvars_set_record(p->vars, "profile", p->rec);
+    cr_buf_reset(&p->rendered);
+    if (cr_template_render(p->sms_text, p->vars, &p->rendered, &e)) {
+        snprintf(detail, detail_len, "text: %s", cr_err_msg(&e));
+        return "personalisation_error";
+    }
+    int rc = cr_sms_count(p->rendered.data ? p->rendered.data : "", p->rendered.len, &coding,
+                          &parts, &units, &e);
+    p->segments = (int64_t)parts;
+    if (rc && rc != CR_ETOOBIG) {
+        snprintf(detail, detail_len, "text: %s", cr_err_msg(&e));
+        return "personalisation_error";
+    }
+    if (rc || (int64_t)parts > p->max_segments) {
+        snprintf(detail, detail_len, "%zu parts (%s, %zu %s), more than %lld", parts,
+                 coding == CR_SMS_GSM7 ? "GSM 7-bit" : "UCS-2", units,
+                 coding == CR_SMS_GSM7 ? "septets" : "UTF-16 units",
+                 (long long)p->max_segments);
+        return "too_long";
+    }
+    return NULL;
+}
+
 /* The first rule the recipient fails, or NULL. addr receives the normalised address. */
-static const char *judge(struct prep *p, const char *const *row, size_t email_col,
+static const char *judge(struct prep *p, const char *const *row, size_t addr_col,
                          size_t optout_col, struct cr_buf *addr, struct cr_buf *scratch,
                          char *detail, size_t detail_len)
 {
-    const char *email = row[email_col];
+    const char *in = row[addr_col];
     struct cr_err e = CR_ERR_INIT;
     int64_t v;
-    if (!email || !*email)
+    int sms = p->sms_text != NULL;
+    p->segments = 0;
+    if (!in || !*in)
         return "missing_address";
-    if (cr_email_check(email, addr, &e)) {
+    if (sms) {
+        char e164[CR_PHONE_MAX];
+        const char *why = NULL;
+        if (cr_phone_normalize(in, strlen(in), NULL, e164, &why)) {
+            snprintf(detail, detail_len, "%s: %s", in, why ? why : "not a number");
+            return "invalid_number";
+        }
+        cr_buf_puts(addr, e164);
+    } else if (cr_email_check(in, addr, &e)) {
         snprintf(detail, detail_len, "%s", cr_err_msg(&e));
         return "invalid_address";
     }
@@ -188,6 +251,11 @@ static const char *judge(struct prep *p, const char *const *row, size_t email_co
         return "pressure";
     if (p->capacity_left == 0 && !p->capacity_report)
         return "capacity";
+    if (sms) {
+        const char *why = sms_text(p, row, detail, detail_len);
+        if (why)
+            return why;
+    }
     if (p->ch) {
         char mid[160];
         if (cr_email_render(p->ch, row, addr->data, 0, 0, scratch, mid, &e)) {
@@ -228,6 +296,39 @@ static int targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql,
     return 0;
 }
 
+/* The SMS text compiled once; the largest number of parts from the delivery's options
+ * ("max_segments"), else the setting sms.max_segments, else 10. */
+static int open_sms(struct prep *p, struct cr_err *err)
+{
+    const char *text = json_string_value(json_object_get(p->content, "text"));
+    struct cr_template_opts o = {0};
+    char *v = NULL;
+    int rc;
+    if (!text)
+        return cr_err_set(err, CR_EINVAL, "delivery %lld: its content has no text",
+                          (long long)p->id);
+    o.load_snippet = cr_snippet_load_store;
+    o.snippet_data = p->s;
+    o.clock = p->clock;
+    if ((rc = cr_template_compile(text, strlen(text), &o, &p->sms_text, err))) {
+        cr_err_prefix(err, "text: ");
+        return rc;
+    }
+    p->vars = cr_tvars_new();
+    p->rec = cr_trecord_new(p->profile.cols, p->profile.ncols);
+    cr_buf_init(&p->rendered, 1u << 20);
+    p->max_segments = json_integer_value(json_object_get(p->options, "max_segments"));
+    if (p->max_segments <= 0) {
+        if ((rc = cr_config_get(p->s, "sms.max_segments", &v, err)))
+            return rc;
+        p->max_segments = v ? strtoll(v, NULL, 10) : 0;
+        free(v);
+    }
+    if (p->max_segments <= 0 || p->max_segments > 255)
+        p->max_segments = 10;
+    return 0;
+}
+
 static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
 {
     struct prep *p = data;
@@ -244,15 +345,21 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
     if (strcmp(p->status, "draft") && strcmp(p->status, "ready") && strcmp(p->status, "failed"))
         return cr_err_set(err, CR_ESTATE, "delivery %lld is %s: only a draft, ready or failed "
                           "delivery can be prepared", (long long)p->id, p->status);
+    int sms = strcmp(p->channel, "sms") == 0;
+    if (!sms && strcmp(p->channel, "email") != 0)
+        return cr_err_set(err, CR_EUNSUPPORTED, "delivery %lld: preparing %s deliveries is not "
+                          "supported yet", (long long)p->id, p->channel);
     if ((rc = cr_schema_load(p->s, "profile", &p->profile, err)) || (rc = load_rules(p, err)))
         return rc;
     for (size_t i = 0; i < p->profile.ncols; i++) {
-        if (strcmp(p->profile.cols[i].name, "email") == 0)
+        if (strcmp(p->profile.cols[i].name, sms ? "phone" : "email") == 0)
             email_col = i;
-        if (strcmp(p->profile.cols[i].name, "email_optout") == 0)
+        if (strcmp(p->profile.cols[i].name, sms ? "sms_optout" : "email_optout") == 0)
             optout_col = i;
     }
-    if (json_is_true(json_object_get(p->options, "strict"))) {
+    if (sms && (rc = open_sms(p, err)))
+        return rc;
+    if (!sms && json_is_true(json_object_get(p->options, "strict"))) {
         struct cr_account a;
         json_t *campaign = NULL;
         if ((rc = cr_account_get_id(p->s, p->account_id, 1, &a, err)))
@@ -279,8 +386,8 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
         goto out;
     if ((rc = cr_stmt_prepare(p->s,
                               "INSERT INTO delivery_log (delivery_id, profile_id, address, "
-                              "status, reason, error, created_at, updated_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                              "status, reason, error, created_at, updated_at, segments) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               &ins, err)))
         goto out;
     row = cr_xcalloc(p->profile.ncols + 1, sizeof *row);
@@ -294,7 +401,7 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
         if (reason)
             count_reason(p, reason);
         else
-            p->targeted++;
+            p->targeted++, p->segments_total += p->segments;
         if (!reason && !p->sample && p->ch)
             p->sample = json_pack("{ss}", "address", addr.data);
         cr_stmt_reset(ins);
@@ -306,6 +413,10 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
         cr_stmt_bind_str(ins, 6, detail[0] ? detail : NULL);
         cr_stmt_bind_str(ins, 7, ts);
         cr_stmt_bind_str(ins, 8, ts);
+        if (sms && p->segments)
+            cr_stmt_bind_int64(ins, 9, p->segments);
+        else
+            cr_stmt_bind_null(ins, 9);
         if ((rc = cr_stmt_step(ins, err)) < 0)
             break;
     }
@@ -313,9 +424,12 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
         goto out;
     json_t *summary = json_pack("{sI sO ss}", "targeted", (json_int_t)p->targeted, "excluded",
                                 p->excluded, "prepared_at", ts);
+    if (sms)
+        json_object_set_new(summary, "segments", json_integer(p->segments_total));
     char *text = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(summary);
-    int confirm = json_is_true(json_object_get(p->options, "confirm")) ||
+    /* SMS deliveries wait in ready until their sending lands (issue 8) */
+    int confirm = sms || json_is_true(json_object_get(p->options, "confirm")) ||
                   !json_object_get(p->options, "confirm");
     rc = cr_store_run(p->s, err,
                       "UPDATE delivery SET status = ?, preparation = ?, prepared_at = ?, "
@@ -356,6 +470,13 @@ int cr_delivery_prepare(struct cr_store *s, struct cr_clock *clock, int64_t id,
             cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(&e2));
     }
     cr_email_channel_close(p.ch);
+    cr_template_free(p.sms_text);
+    if (p.vars)
+        cr_tvars_free(p.vars);
+    if (p.rec)
+        cr_trecord_free(p.rec);
+    cr_buf_release(&p.rendered);
+    free(p.channel);
     cr_schema_release(&p.profile);
     cr_strmap_release(&p.quarantined);
     cr_strmap_release(&p.seen);

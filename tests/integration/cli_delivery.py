@@ -278,6 +278,53 @@ def test_sms_accounts_and_templates(c):
     expect(t == {"promo": "sms"}, t)
 
 
+def test_sms_preparation(c):
+    """SMS analysis (issue 8): the phone column, E.164, sms_optout, duplicates, quarantine,
+    and every text rendered to count its parts; too many parts: too_long."""
+    from cli_workflow import sql
+    c.run("init")
+    c.write("p.csv", "external_id,phone,first_name,sms_optout\n"
+                     "A,+33612345678,Ann,false\n"
+                     "B,+33612345679,Bob,true\n"
+                     "C,,Cy,false\n"
+                     "D,+33612345678,Dee,false\n"
+                     "E,+447700900123,Émile,false\n"
+                     "F,+447700900124," + "Long" * 80 + ",false\n"
+                     "G,+447700900125,Zoë,false\n")
+    c.run("import", "profiles", "p.csv", "--key", "external_id")
+    # a number that no import would let in (imports normalise phones)
+    sql(c, "INSERT INTO profile (external_id, phone, first_name, created_at, updated_at) "
+           "VALUES ('H', '+1555', 'Hal', '2026-01-01', '2026-01-01')")
+    sql(c, "INSERT INTO quarantine (channel, address, status, first_at, last_at) VALUES "
+           "('sms', '+447700900125', 'quarantined', '2026-01-01', '2026-01-01')")
+    os.makedirs(c.path("sms"), exist_ok=True)
+    c.run("account", "add", "file", "sink", "--dir", c.path("sms"))
+    c.write("t.json", json.dumps({"text": "Hi {{ profile.first_name }}: -20% today only"}))
+    c.run("template", "add", "sms", "promo", "t.json")
+    c.run("config", "set", "sms.max_segments", "2")
+    d = c.run("delivery", "create", "--template", "promo", "--account", "sink", "--filter",
+              "true")[0].strip()
+    c.run("delivery", "prepare", d)
+    logs = c.json("delivery", "logs", d, "--json")
+    why = sorted((x["address"] or "", x.get("reason") or "") for x in logs)
+    expect(why == [("", "missing_address"), ("+1555", "invalid_number"),
+                   ("+33612345678", ""), ("+33612345678", "duplicate"),
+                   ("+33612345679", "opted_out"), ("+447700900123", ""),
+                   ("+447700900124", "too_long"), ("+447700900125", "quarantined")], why)
+    seg = dict(sql(c, "SELECT address, segments FROM delivery_log WHERE status = 'pending'"))
+    # "Hi Ann: …" fits one GSM 7-bit part; "É" is in GSM 7-bit too (0x1F)
+    expect({k: int(v) for k, v in seg.items()} == {"+33612345678": 1, "+447700900123": 1}, seg)
+    too_long = [x for x in logs if x.get("reason") == "too_long"][0]
+    expect("3 parts (GSM 7-bit, 340 septets), more than 2" == too_long["error"], too_long)
+    bad = [x for x in logs if x.get("reason") == "invalid_number"][0]
+    expect("+1555" in bad["error"], bad)
+    show = c.json("delivery", "show", d, "--json")
+    expect(show["status"] == "ready" and show["preparation"]["segments"] == 2, show)
+    expect(show["kpis"]["targeted"] == 2, show["kpis"])
+    _, err = c.run("delivery", "confirm", d, status=2)
+    expect("sending sms deliveries is not supported yet" in err, err)
+
+
 def test_crash_while_sending(c):
     """kill -9 the engine while it sends, a bounded number of times: everyone receives the
     message, and only messages in flight at a kill can arrive twice."""
@@ -312,6 +359,6 @@ def test_crash_while_sending(c):
 
 if __name__ == "__main__":
     main([test_seed_004_proof_analyse_confirm_send, test_lifecycle_errors_and_pickup,
-          test_sms_accounts_and_templates,
+          test_sms_accounts_and_templates, test_sms_preparation,
           test_dkim_signed_over_smtp, test_unsubscribe_links, test_address_check,
           test_crash_while_sending])
