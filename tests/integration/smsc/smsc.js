@@ -1,0 +1,170 @@
+// smsc.js - an SMSC simulator for test_smsc.py, on node-smpp (npm "smpp" 0.5.1) as a server
+//
+// Usage: node smsc.js PORT LOGFILE [--system-id ID] [--password PW] [--throttle-every N]
+//                     [--drop-after M] [--ignore K] [--no-receipts]
+// Listens on 127.0.0.1:PORT and prints "listening" when ready. Accepts bind_transceiver and
+// bind_transmitter with the given system_id/password (default "crier"/"secret"; anything else
+// gets ESME_RINVSYSID / ESME_RINVPASWD and the connection is closed). Every submit_sm is
+// appended to LOGFILE as one JSON line, with its fields read from the raw PDU bytes (not from
+// node-smpp's decoded text, so the test sees exactly what crier sent), and the status this
+// SMSC answered: 0 with a message id, 88 (ESME_RTHROTTLED) on every Nth submit, or null when
+// it did not answer: the --drop-after M-th submit, after which this connection is closed
+// once (with end(), so the resps already written still reach crier: a resp lost in transit
+// would make a duplicate that is crier's to avoid only when it can), anything that arrived
+// behind it, and the --ignore K-th submit (left unanswered on a live connection). 11 (ESME_RINVDSTADR) for destinations starting
+// "999". When registered_delivery asks for one and the session can receive, an accepted
+// submit is followed by a deliver_sm receipt (esm_class 0x04, receipted_message_id and
+// message_state TLVs, and the Appendix B text). Binds, unbinds and enquire_links are logged
+// too ({"event": ...}). Not a real SMSC: no routing, no storage, no data_sm.
+'use strict';
+const fs = require('fs');
+const smpp = require('smpp');
+const { PDU } = require('smpp/lib/pdu');
+
+const args = process.argv.slice(2);
+if (args.length < 2) {
+    console.error('usage: node smsc.js PORT LOGFILE [options]');
+    process.exit(2);
+}
+const port = Number(args[0]);
+const logfile = args[1];
+const opt = { systemId: 'crier', password: 'secret', throttleEvery: 0, dropAfter: 0,
+              ignore: 0, receipts: true };
+for (let i = 2; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--system-id') opt.systemId = args[++i];
+    else if (a === '--password') opt.password = args[++i];
+    else if (a === '--throttle-every') opt.throttleEvery = Number(args[++i]);
+    else if (a === '--drop-after') opt.dropAfter = Number(args[++i]);
+    else if (a === '--ignore') opt.ignore = Number(args[++i]);
+    else if (a === '--no-receipts') opt.receipts = false;
+    else { console.error(`smsc.js: unknown option ${a}`); process.exit(2); }
+}
+
+// Keep each PDU's raw bytes: node-smpp decodes short_message into text, which would hide
+// the UDH and the exact septets.
+const fromBuffer = PDU.prototype.fromBuffer;
+PDU.prototype.fromBuffer = function (buffer) {
+    this.raw = Buffer.from(buffer);
+    return fromBuffer.call(this, buffer);
+};
+
+// submit_sm body (SMPP 3.4 §4.4.1): C-Octet Strings and octets in wire order.
+function parseSubmit(raw) {
+    let off = 16;
+    const cstr = () => {
+        const end = raw.indexOf(0, off);
+        const s = raw.toString('latin1', off, end);
+        off = end + 1;
+        return s;
+    };
+    const u8 = () => raw[off++];
+    const f = {};
+    f.service_type = cstr();
+    f.source_ton = u8(); f.source_npi = u8(); f.source = cstr();
+    f.dest_ton = u8(); f.dest_npi = u8(); f.destination = cstr();
+    f.esm_class = u8(); f.protocol_id = u8(); f.priority = u8();
+    f.schedule = cstr(); f.validity = cstr();
+    f.registered_delivery = u8(); f.replace = u8(); f.data_coding = u8(); f.default_msg = u8();
+    const len = u8();
+    f.short_message = raw.slice(off, off + len).toString('hex');
+    return f;
+}
+
+function log(obj) {
+    fs.appendFileSync(logfile, JSON.stringify(obj) + '\n');
+}
+
+let submits = 0, ids = 0, sessions = 0, dropped = false;
+
+const server = smpp.createServer(session => {
+    const sid = ++sessions;
+    let bound = null, dead = false;
+    session.on('error', () => { dead = true; });
+    session.on('close', () => { dead = true; });
+
+    const onBind = pdu => {
+        const ok = pdu.system_id === opt.systemId && pdu.password === opt.password;
+        log({ event: pdu.command, session: sid, system_id: pdu.system_id, ok });
+        if (!ok) {
+            const status = pdu.system_id !== opt.systemId ? 0x0F : 0x0E;
+            session.send(pdu.response({ command_status: status }));
+            session.close();
+            return;
+        }
+        bound = pdu.command;
+        session.send(pdu.response({ system_id: 'SIMSC' }));
+    };
+    session.on('bind_transceiver', onBind);
+    session.on('bind_transmitter', onBind);
+    session.on('bind_receiver', onBind);
+
+    session.on('submit_sm', pdu => {
+        const f = parseSubmit(pdu.raw);
+        const rec = Object.assign({ session: sid, sequence: pdu.sequence_number, t: Date.now() }, f);
+        if (dead || !bound) {
+            rec.status = null;
+            log(rec);
+            return;
+        }
+        submits++;
+        if (opt.dropAfter && submits === opt.dropAfter && !dropped) {
+            dropped = true;
+            dead = true;
+            rec.status = null;
+            log(rec);
+            session.close();
+            return;
+        }
+        if (submits === opt.ignore) {
+            rec.status = null;
+            log(rec);
+            return;
+        }
+        if (f.destination.startsWith('999')) {
+            rec.status = 0x0B;
+        } else if (opt.throttleEvery && submits % opt.throttleEvery === 0) {
+            rec.status = 0x58;
+        } else {
+            rec.status = 0;
+            rec.message_id = 'M' + (++ids).toString(16).toUpperCase().padStart(6, '0');
+        }
+        log(rec);
+        if (rec.status !== 0) {
+            session.send(pdu.response({ command_status: rec.status }));
+            return;
+        }
+        session.send(pdu.response({ message_id: rec.message_id }));
+        if (opt.receipts && (f.registered_delivery & 1) && bound !== 'bind_transmitter') {
+            const text = `id:${rec.message_id} sub:001 dlvrd:001 submit date:2401011200 ` +
+                `done date:2401011201 stat:DELIVRD err:000 text:`;
+            setImmediate(() => {
+                if (dead) return;
+                session.deliver_sm({
+                    source_addr_ton: f.dest_ton, source_addr_npi: f.dest_npi,
+                    source_addr: f.destination,
+                    dest_addr_ton: f.source_ton, dest_addr_npi: f.source_npi,
+                    destination_addr: f.source,
+                    esm_class: 0x04, data_coding: 0,
+                    short_message: Buffer.from(text, 'latin1'),
+                    receipted_message_id: rec.message_id,
+                    message_state: 2,
+                });
+            });
+        }
+    });
+    session.on('enquire_link', pdu => {
+        log({ event: 'enquire_link', session: sid });
+        session.send(pdu.response());
+    });
+    session.on('unbind', pdu => {
+        log({ event: 'unbind', session: sid });
+        session.send(pdu.response());
+        session.close();
+    });
+});
+
+server.listen(port, '127.0.0.1', () => {
+    process.stdout.write('listening\n');
+});
+process.on('SIGTERM', () => process.exit(0));
