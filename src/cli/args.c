@@ -3,7 +3,9 @@
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,4 +159,38 @@ int cli_id_arg(struct cli_args *a, const char *usage, const char *what, int64_t 
         return cli_error("%s is a positive number, not '%s'", what, s);
     *id = v;
     return CLI_OK;
+}
+
+int cli_read_file(const char *path, struct cr_buf *out)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    char chunk[65536];
+    size_t n;
+    if (!f)
+        return cli_error("cannot open %s: %s", path, strerror(errno));
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        cr_buf_append(out, chunk, n);
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (bad)
+        return cli_error("cannot read %s", path);
+    if (out->err)
+        return cli_error("%s: larger than %zu bytes", path, out->max);
+    return 0;
+}
+
+int cli_int_opt(struct cli_args *a, const char *name, long lo, long hi, long *out)
+{
+    const char *v;
+    char *end;
+    int r = cli_opt(a, name, &v);
+    if (r <= 0)
+        return r;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi)
+        return cli_error("%s takes a number from %ld to %ld, not '%s'", name, lo, hi, v), -1;
+    *out = n;
+    return 1;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "store/store.h"
@@ -37,6 +38,8 @@ int cli_flag(struct cli_args *a, const char *name);
 /* Takes "--name VALUE" or "--name=VALUE"; returns 1 and sets *value, 0 if absent,
  * -1 (after printing an error) if the value is missing. */
 int cli_opt(struct cli_args *a, const char *name, const char **value);
+/* Takes "--name N" with lo <= N <= hi: 1 and *out, 0 if absent, -1 (error printed) if bad. */
+int cli_int_opt(struct cli_args *a, const char *name, long lo, long hi, long *out);
 /* Fails (printing an error) if an unknown option is left. */
 int cli_no_more_options(struct cli_args *a);
 /* Takes the next positional, or NULL. */
@@ -53,6 +56,9 @@ int cli_error(const char *fmt, ...) CR_PRINTF(1, 2);
 int cli_error_err(const struct cr_err *err);
 int cli_usage(const char *usage);
 
+/* Reads the file at path ("-": standard input) whole into out, within out's maximum size.
+ * Prints the error and returns CLI_FAIL otherwise. */
+int cli_read_file(const char *path, struct cr_buf *out);
 /* Prints j as one compact line of JSON, keys in their order (j stays the caller's). */
 void cli_print_json(json_t *j);
 /* Prints the id of what a command created: "N", or {"id":N} with --json. */

@@ -144,20 +144,12 @@ static int add_smtp(struct cli_args *a, json_t *settings, json_t *secrets)
 static int int_setting(struct cli_args *a, const char *opt, long lo, long hi, long def,
                        json_t *settings, const char *key)
 {
-    const char *v = NULL;
-    char *end;
-    if (cli_opt(a, opt, &v) < 0)
+    long n;
+    int r = cli_int_opt(a, opt, lo, hi, &n);
+    if (r < 0)
         return CLI_FAIL;
-    if (!v) {
-        if (def >= 0)
-            json_object_set_new(settings, key, json_integer(def));
-        return CLI_OK;
-    }
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi)
-        return cli_error("%s takes a number from %ld to %ld, not '%s'", opt, lo, hi, v);
-    json_object_set_new(settings, key, json_integer(n));
+    if (r || def >= 0)
+        json_object_set_new(settings, key, json_integer(r ? n : def));
     return CLI_OK;
 }
 

@@ -28,25 +28,6 @@
     "                         --password-env VAR [--ca-file PEM] [--keep] [--json]"
 #define MSG_MAX (64u << 20)
 
-static int read_all(const char *path, struct cr_buf *b)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char chunk[65536];
-    size_t n;
-    if (!f)
-        return cli_error("%s: %s", path, strerror(errno));
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        cr_buf_append(b, chunk, n);
-    int bad = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (bad)
-        return cli_error("%s: read error", path);
-    if (b->err)
-        return cli_error("%s: larger than %u MiB", path, MSG_MAX >> 20);
-    return 0;
-}
-
 /* Applies one message's events, named name in messages; appends one JSON object per event
  * to out. CLI_NO when the message is not a bounce (said on stderr), CLI_FAIL on a store
  * error. */
@@ -96,7 +77,7 @@ static int apply(struct cli *c, const char *name, const char *msg, size_t len, j
 static int ingest(struct cli *c, const char *path, json_t *out, int as_json)
 {
     struct cr_buf msg = CR_BUF_INIT(MSG_MAX);
-    int rc = read_all(path, &msg);
+    int rc = cli_read_file(path, &msg);
     if (!rc)
         rc = apply(c, path, msg.data ? msg.data : "", msg.len, out, as_json);
     cr_buf_release(&msg);

@@ -40,31 +40,20 @@ int cli_check_public_url(const char *url)
     return 0;
 }
 
-static int int_opt(struct cli_args *a, const char *name, int lo, int hi, int *out)
-{
-    const char *v;
-    int r = cli_opt(a, name, &v);
-    if (r <= 0)
-        return r;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || end == v || n < lo || n > hi)
-        return cli_error("%s %s: expected a number from %d to %d", name, v, lo, hi), -1;
-    *out = (int)n;
-    return 1;
-}
-
 int cmd_serve(struct cli *c, struct cli_args *a)
 {
     struct cr_err err = CR_ERR_INIT;
     struct cr_tracking_server_opts o = {0};
     const char *public_url = NULL;
+    long threads = 0, flush_ms = 0;
     int rc;
     o.listen = "127.0.0.1:8080";
     if (cli_opt(a, "--listen", &o.listen) < 0 || cli_opt(a, "--public-url", &public_url) < 0 ||
-        int_opt(a, "--threads", 1, 256, &o.threads) < 0 ||
-        int_opt(a, "--flush-ms", 10, 60000, &o.flush_ms) < 0)
+        cli_int_opt(a, "--threads", 1, 256, &threads) < 0 ||
+        cli_int_opt(a, "--flush-ms", 10, 60000, &flush_ms) < 0)
         return CLI_FAIL;
+    o.threads = (int)threads;
+    o.flush_ms = (int)flush_ms;
     int no_engine = cli_flag(a, "--no-engine");
     if (cli_no_more_options(a) || cli_expect(a, 0, SERVE_USAGE))
         return CLI_FAIL;

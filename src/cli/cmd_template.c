@@ -31,27 +31,6 @@
     "       crier template list [--json]"
 #define MAX_TEMPLATE (1u << 20)
 
-static int read_all(const char *path, struct cr_buf *out)
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char chunk[8192];
-    size_t n;
-    if (!f)
-        return cli_error("cannot open %s: %s", path, strerror(errno));
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        cr_buf_append(out, chunk, n);
-    if (ferror(f)) {
-        if (f != stdin)
-            fclose(f);
-        return cli_error("cannot read %s", path);
-    }
-    if (f != stdin)
-        fclose(f);
-    if (out->err)
-        return cli_error("%s: larger than %u bytes", path, MAX_TEMPLATE);
-    return 0;
-}
-
 /* Opens the database for its clock (and snippets) if one is there; quietly otherwise. */
 static void open_store_quietly(struct cli *c)
 {
@@ -119,7 +98,7 @@ static int render(struct cli *c, struct cli_args *a)
     } else {
         open_store_quietly(c);
     }
-    if (read_all(file, &src))
+    if (cli_read_file(file, &src))
         goto done;
 
     memset(&opts, 0, sizeof opts);

@@ -167,6 +167,20 @@ static const char *html_entity(char c)
     }
 }
 
+void cr_html_escape(struct cr_buf *out, const char *s, size_t n)
+{
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *e = html_entity(s[i]);
+        if (!e)
+            continue;
+        cr_buf_append(out, s + from, i - from);
+        cr_buf_puts(out, e);
+        from = i + 1;
+    }
+    cr_buf_append(out, s + from, n - from);
+}
+
 static int f_escape(struct trender *r, const struct tfilter *f, struct tval *v,
                     const struct tval *a, const struct tval *kw)
 {

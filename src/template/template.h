@@ -136,6 +136,9 @@ int cr_snippet_load_store(void *store, const char *name, struct cr_buf *out,
 /* 1 if name is acceptable as a snippet name (see cr_snippet_load_dir). */
 int cr_snippet_name_ok(const char *name, size_t len);
 
+/* Appends s[0..n) to out with & < > " ' as HTML entities (as the escape filter does). */
+void cr_html_escape(struct cr_buf *out, const char *s, size_t n);
+
 /* ================================================================ the link pass === */
 
 /*

@@ -385,13 +385,7 @@ int cr_email_render_page(struct cr_email_channel *ch, const char *const *row, in
         cr_buf_puts(out, html);
     } else {
         cr_buf_puts(out, "<!doctype html><meta charset=\"utf-8\"><pre>");
-        for (const char *p = text ? text : ""; *p; p++)
-            switch (*p) {
-            case '<': cr_buf_puts(out, "&lt;"); break;
-            case '>': cr_buf_puts(out, "&gt;"); break;
-            case '&': cr_buf_puts(out, "&amp;"); break;
-            default: cr_buf_putc(out, *p);
-            }
+        cr_html_escape(out, text ? text : "", text ? strlen(text) : 0);
         cr_buf_puts(out, "</pre>");
     }
     return out->err ? cr_err_set(err, out->err, "mirror page too large") : 0;
