@@ -93,8 +93,7 @@ int cmd_serve(struct cli *c, struct cli_args *a)
         }
     }
     struct cr_hits_stats st;
-    cr_tracking_server_stats(srv, &st);
-    cr_tracking_server_stop(srv);
+    cr_tracking_server_stop(srv, &st); /* after the last request, so counts match the log */
     cr_log_info("serve: %llu hits received, %llu refused", (unsigned long long)st.queued,
                 (unsigned long long)st.refused);
     return CLI_OK;

@@ -661,7 +661,7 @@ int cr_tracking_server_start(const struct cr_tracking_server_opts *o,
     *out = srv;
     return 0;
 fail:
-    cr_tracking_server_stop(srv);
+    cr_tracking_server_stop(srv, NULL);
     return rc;
 }
 
@@ -675,12 +675,14 @@ void cr_tracking_server_stats(struct cr_tracking_server *srv, struct cr_hits_sta
     cr_hits_stats(srv->hits, st);
 }
 
-void cr_tracking_server_stop(struct cr_tracking_server *srv)
+void cr_tracking_server_stop(struct cr_tracking_server *srv, struct cr_hits_stats *final)
 {
     if (!srv)
         return;
     if (srv->d)
         MHD_stop_daemon(srv->d);
+    if (final && srv->hits)
+        cr_hits_stats(srv->hits, final);
     cr_hits_stop(srv->hits);
     if (srv->pixel)
         MHD_destroy_response(srv->pixel);

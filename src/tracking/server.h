@@ -36,7 +36,8 @@ int cr_tracking_server_start(const struct cr_tracking_server_opts *o,
 /* The port it listens on. */
 uint16_t cr_tracking_server_port(struct cr_tracking_server *srv);
 void cr_tracking_server_stats(struct cr_tracking_server *srv, struct cr_hits_stats *st);
-/* Stops accepting, writes the queued hits, frees. */
-void cr_tracking_server_stop(struct cr_tracking_server *srv);
+/* Stops accepting, writes the queued hits, frees. When final is not NULL it gets the
+ * counts read after the last request finished, so they match what was written. */
+void cr_tracking_server_stop(struct cr_tracking_server *srv, struct cr_hits_stats *final);
 
 #endif
