@@ -143,9 +143,9 @@ static int confirm_tx(struct cr_store *s, void *data, struct cr_err *err)
         rc = cr_err_set(err, CR_ESTATE, "delivery %lld is %s: only a prepared (ready) delivery "
                         "can be confirmed%s", (long long)a->id, status,
                         strcmp(status, "draft") == 0 ? " (run: crier delivery prepare)" : "");
-    else if (!channel || strcmp(channel, "email") != 0)
+    else if (!channel || (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0))
         rc = cr_err_set(err, CR_EUNSUPPORTED, "delivery %lld: sending %s deliveries is not "
-                        "supported yet (only email)", (long long)a->id,
+                        "supported yet (only email and sms)", (long long)a->id,
                         channel ? channel : "these");
     else
         rc = cr_store_run(s, err,

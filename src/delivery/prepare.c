@@ -428,8 +428,7 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
         json_object_set_new(summary, "segments", json_integer(p->segments_total));
     char *text = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(summary);
-    /* SMS deliveries wait in ready until their sending lands (issue 8) */
-    int confirm = sms || json_is_true(json_object_get(p->options, "confirm")) ||
+    int confirm = json_is_true(json_object_get(p->options, "confirm")) ||
                   !json_object_get(p->options, "confirm");
     rc = cr_store_run(p->s, err,
                       "UPDATE delivery SET status = ?, preparation = ?, prepared_at = ?, "
