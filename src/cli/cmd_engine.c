@@ -24,13 +24,19 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static void nap(struct cli *c, cr_time_t next, int any)
+/* Sleeps until the next activity is due (at most a second), listening to the SMSC
+ * meanwhile when an SMPP session is open. */
+static int nap(struct cli *c, cr_time_t next, int any, struct cr_err *err)
 {
     cr_time_t now = cr_clock_now(&c->clock), wait = CR_USEC_PER_SEC;
     if (any && next > now && next - now < wait)
         wait = next - now;
+    int rc = cr_delivery_engine_idle(c->store, &c->clock, (int)(wait / 1000), err);
+    if (rc)
+        return rc < 0 ? rc : 0;
     struct timespec ts = {(time_t)(wait / CR_USEC_PER_SEC), (long)(wait % CR_USEC_PER_SEC) * 1000};
     nanosleep(&ts, NULL);
+    return 0;
 }
 
 int cli_engine_run(struct cli *c, int until_idle, volatile sig_atomic_t *stop, long long *steps,
@@ -54,7 +60,10 @@ int cli_engine_run(struct cli *c, int until_idle, volatile sig_atomic_t *stop, l
             cr_delivery_engine_close();
             return err->code ? err->code : CR_EIO;
         }
-        nap(c, next, any);
+        if (nap(c, next, any, err) < 0) {
+            cr_delivery_engine_close();
+            return err->code ? err->code : CR_EIO;
+        }
     }
     cr_delivery_engine_close();
     return 0;

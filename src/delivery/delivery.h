@@ -79,7 +79,13 @@ int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out,
 /* Sends one batch of a delivery that is sending, if any is due; *did 0 if nothing was. */
 int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did,
                             struct cr_err *err) CR_WARN_UNUSED;
-/* Closes what the engine keeps open between batches (SMTP connections). */
+/* Waits up to timeout_ms for what an open SMPP session sends on its own (receipts, STOP
+ * replies) and applies it. Returns 1 if it waited, 0 if there is nothing to listen to (the
+ * caller sleeps instead), or an error. */
+int cr_delivery_engine_idle(struct cr_store *s, struct cr_clock *clock, int timeout_ms,
+                            struct cr_err *err) CR_WARN_UNUSED;
+/* Closes what the engine keeps open between batches (SMTP connections, the SMPP session,
+ * after applying the receipts that arrive while it unbinds). */
 void cr_delivery_engine_close(void);
 
 #endif

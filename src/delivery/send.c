@@ -5,7 +5,8 @@
  * sent outside any transaction, and its outcomes recorded in another. A process that dies
  * mid-batch leaves rows in sending: the next engine on this host takes back the claims of
  * dead processes at once, and anyone takes back expired leases, so those recipients are sent
- * again (the in-flight window) and nobody is skipped.
+ * again (the in-flight window) and nobody is skipped. The channel-specific part (render,
+ * transport) is in send_email.c and send_sms.c.
  */
 #include <errno.h>
 #include <signal.h>
@@ -14,30 +15,24 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "channel/email/email.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "core/strmap.h"
 #include "delivery/account.h"
-#include "delivery/delivery_int.h"
-#include "store/schema.h"
+#include "delivery/send_int.h"
 
 #define BATCH 500
 #define LEASE (INT64_C(300) * CR_USEC_PER_SEC)
 #define DEFAULT_VALIDITY (INT64_C(5) * 86400 * CR_USEC_PER_SEC)
 
-/* The channel of the delivery being sent stays open between batches (its SMTP connections
- * are reused); one per process, the engine being single-threaded. */
-static struct {
-    int64_t delivery_id;
-    struct cr_email_channel *ch;
-    struct cr_schema profile;
-    cr_time_t validity_end;
-} cache;
+struct send_cache cr__send_cache;
+#define cache cr__send_cache
 static char owner[128];
 static int released_dead;
+/* the store and clock of the last engine step: late SMS receipts are applied there */
+static struct cr_store *last_store;
+static struct cr_clock *last_clock;
 
-static const char *me(void)
+const char *cr__send_me(void)
 {
     if (!owner[0]) {
         char host[64] = "";
@@ -46,10 +41,18 @@ static const char *me(void)
     }
     return owner;
 }
+#define me cr__send_me
 
 static void cache_drop(void)
 {
-    cr_email_channel_close(cache.ch);
+    cr_email_channel_close(cache.email);
+    cr_sms_channel_close(cache.sms); /* unbinding: the last receipts are buffered */
+    if (cache.sms && last_store) {
+        struct cr_err e = CR_ERR_INIT;
+        if (cr__send_sms_events(last_store, last_clock, &e))
+            cr_log_warn("SMS receipts: %s", cr_err_msg(&e));
+    }
+    cr__send_sms_forget();
     cr_schema_release(&cache.profile);
     memset(&cache, 0, sizeof cache);
 }
@@ -96,16 +99,15 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
 {
     struct cr_stmt *st = NULL;
     struct cr_account a;
-    json_t *content = NULL, *options = NULL;
-    char *label = NULL;
+    json_t *content = NULL, *options = NULL, *campaign = NULL;
+    char *label = NULL, *channel = NULL;
     int64_t account_id = 0;
     cr_time_t started = 0;
-    if (cache.ch && cache.delivery_id == id)
+    if ((cache.email || cache.sms) && cache.delivery_id == id)
         return 0;
     cache_drop();
-    json_t *campaign = NULL;
-    int rc = cr_stmt_prepare(s, "SELECT content, options, account_id, label, started_at FROM "
-                                "delivery WHERE id = ?",
+    int rc = cr_stmt_prepare(s, "SELECT content, options, account_id, label, started_at, "
+                                "channel FROM delivery WHERE id = ?",
                              &st, err);
     if (rc)
         return rc;
@@ -120,6 +122,7 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
             if (cr_time_parse(cr_stmt_text(st, 4), strlen(cr_stmt_text(st, 4)), &started, &e))
                 started = 0;
         }
+        channel = cr_xstrdup(cr_stmt_text(st, 5) ? cr_stmt_text(st, 5) : "");
         rc = 0;
     } else if (rc == 0) {
         rc = cr_err_set(err, CR_ENOTFOUND, "no delivery %lld", (long long)id);
@@ -131,15 +134,20 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
         rc = cr_err_set(err, CR_EINVAL, "delivery %lld has no account", (long long)id);
         goto out;
     }
+    if (strcmp(channel, "email") && strcmp(channel, "sms")) {
+        rc = cr_err_set(err, CR_EUNSUPPORTED, "delivery %lld: sending %s deliveries is not "
+                        "supported yet", (long long)id, channel);
+        goto out;
+    }
     if ((rc = cr__delivery_campaign(s, id, &campaign, err)))
         goto out;
     if ((rc = cr_account_get_id(s, account_id, 1, &a, err)))
         goto out;
-    if (!(rc = cr_schema_load(s, "profile", &cache.profile, err))) {
-        struct cr_email_opts o = {id, label, json_is_true(json_object_get(options, "strict")),
-                                  clock, campaign, options, 0};
-        rc = cr_email_channel_open(s, content, &a, &cache.profile, &o, &cache.ch, err);
-    }
+    if (!(rc = cr_schema_load(s, "profile", &cache.profile, err)))
+        rc = strcmp(channel, "sms") == 0
+                 ? cr__send_sms_open(s, clock, id, content, &a, label, options, campaign, err)
+                 : cr__send_email_open(s, clock, id, content, &a, label, options, campaign,
+                                       err);
     cr_account_release(&a);
     if (rc) {
         cache_drop();
@@ -151,62 +159,45 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
     if (v && cr_duration_parse(v, strlen(v), &validity, &e))
         validity = DEFAULT_VALIDITY;
     cache.delivery_id = id;
+    cache.account_id = account_id;
     cache.validity_end = (started ? started : cr_clock_now(clock)) + validity;
 out:
     json_decref(content);
     json_decref(options);
     json_decref(campaign);
     free(label);
+    free(channel);
     return rc;
 }
 
-struct outcome {
-    int64_t log_id;
-    enum cr_email_outcome outcome;
-    int code;
-    char *reply;
-    char *message_id;
-    char *address;
-    char *mail_from; /* the envelope sender of this recipient's message */
-    int64_t attempts;
-    int done, recorded;
-};
-
 /* Outcomes are recorded as they come, FLUSH at a time, so a crash loses (and sends again)
- * only what was sent since the last flush: the in-flight window is the connections' share
+ * only what was sent since the last flush: the in-flight window is the transport's share
  * plus FLUSH, not the whole batch. */
 #define FLUSH 32
 
-struct batch {
-    struct outcome *o;
-    size_t n, cap, unrecorded, low; /* low: no unrecorded outcome below it */
-    struct cr_strmap where;          /* log id -> index in o */
-    struct cr_stmt *up;              /* the outcome UPDATE, prepared once per batch */
-    struct cr_store *s;
-    struct cr_clock *clock;
-    int rc;
-    struct cr_err *err;
-};
+static int record(struct send_batch *b, struct cr_err *err);
 
-static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
-                  struct cr_err *err);
-
-static void on_result(void *data, const struct cr_email_result *r)
+void cr__send_done(struct send_batch *b, int64_t log_id, enum send_outcome outcome, int code,
+                   const char *reply, const char *message_id)
 {
-    struct batch *b = data;
     char key[24];
     int64_t i;
-    int n = snprintf(key, sizeof key, "%lld", (long long)r->log_id);
+    int n = snprintf(key, sizeof key, "%lld", (long long)log_id);
     if (cr_strmap_get(&b->where, key, (size_t)n, &i) && !b->o[i].done) {
-        b->o[i].outcome = r->outcome;
-        b->o[i].code = r->code;
-        free(b->o[i].reply);
-        b->o[i].reply = cr_xstrdup(r->reply ? r->reply : "");
-        b->o[i].done = 1;
+        struct send_outcome_row *o = &b->o[i];
+        o->outcome = outcome;
+        o->code = code;
+        free(o->reply);
+        o->reply = cr_xstrdup(reply ? reply : "");
+        if (message_id && *message_id) {
+            free(o->message_id);
+            o->message_id = cr_xstrdup(message_id);
+        }
+        o->done = 1;
         b->unrecorded++;
     }
     if (b->unrecorded >= FLUSH && !b->rc)
-        b->rc = record(b->s, b->clock, b, b->err);
+        b->rc = record(b, b->err);
 }
 
 static int64_t backoff(int64_t attempts)
@@ -217,11 +208,20 @@ static int64_t backoff(int64_t attempts)
     return m;
 }
 
-/* Records the outcomes that are known and not yet recorded. */
-static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
-                  struct cr_err *err)
+/* A hard failure the server decided quarantines the address: an SMTP 5xx, or an SMSC
+ * refusing the destination (any non-zero status; 0 is a message crier itself refused). */
+static int quarantines(const struct send_outcome_row *o)
 {
-    cr_time_t now = cr_clock_now(clock);
+    if (o->outcome != SEND_HARD || !o->address)
+        return 0;
+    return cache.channel == SEND_SMS ? o->code != 0 : o->code >= 500;
+}
+
+/* Records the outcomes that are known and not yet recorded. */
+static int record(struct send_batch *b, struct cr_err *err)
+{
+    struct cr_store *s = b->s;
+    cr_time_t now = cr_clock_now(b->clock);
     char ts[CR_TIME_BUFSZ], next[CR_TIME_BUFSZ];
     int rc;
     if (!b->unrecorded)
@@ -235,20 +235,21 @@ static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
                               &b->up, err)))
         return rc;
     struct cr_stmt *up = b->up;
+    const char *channel = cache.channel == SEND_SMS ? "sms" : "email";
     if ((rc = cr_store_begin(s, err)))
         return rc;
     for (size_t i = b->low; i < b->n; i++) {
-        const struct outcome *o = &b->o[i];
+        const struct send_outcome_row *o = &b->o[i];
         const char *status = "sent", *ft = NULL, *na = NULL;
         char error[400] = "";
         if (!o->done || o->recorded)
             continue;
-        if (o->outcome != CR_EMAIL_SENT)
+        if (o->outcome != SEND_SENT)
             snprintf(error, sizeof error, "%d %s", o->code, o->reply ? o->reply : "");
-        if (o->outcome == CR_EMAIL_HARD) {
+        if (o->outcome == SEND_HARD) {
             status = "failed";
             ft = "hard";
-        } else if (o->outcome == CR_EMAIL_SOFT) {
+        } else if (o->outcome == SEND_SOFT) {
             cr_time_t t = now + backoff(o->attempts);
             if (t > cache.validity_end) {
                 status = "failed";
@@ -263,20 +264,20 @@ static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
         cr_stmt_bind_str(up, 2, ft);
         cr_stmt_bind_str(up, 3, error[0] ? error : NULL);
         cr_stmt_bind_str(up, 4, na);
-        cr_stmt_bind_str(up, 5, o->outcome == CR_EMAIL_SENT ? ts : NULL);
-        cr_stmt_bind_str(up, 6, o->outcome == CR_EMAIL_SENT ? o->message_id : NULL);
+        cr_stmt_bind_str(up, 5, o->outcome == SEND_SENT ? ts : NULL);
+        cr_stmt_bind_str(up, 6, o->outcome == SEND_SENT ? o->message_id : NULL);
         cr_stmt_bind_str(up, 7, ts);
         cr_stmt_bind_int64(up, 8, o->log_id);
         if ((rc = cr_stmt_step(up, err)) < 0)
             goto fail;
-        if (o->outcome == CR_EMAIL_HARD && o->code >= 500 && o->address &&
+        if (quarantines(o) &&
             (rc = cr_store_run(s, err,
                                "INSERT INTO quarantine (channel, address, reason, error_count, "
-                               "status, first_at, last_at) VALUES ('email', ?, ?, 1, "
+                               "status, first_at, last_at) VALUES (?, ?, ?, 1, "
                                "'quarantined', ?, ?) ON CONFLICT (channel, address) DO UPDATE "
                                "SET error_count = quarantine.error_count + 1, reason = "
                                "excluded.reason, status = 'quarantined', last_at = excluded.last_at",
-                               "ssss", o->address, error, ts, ts)))
+                               "sssss", channel, o->address, error, ts, ts)))
             goto fail;
     }
     cr_stmt_reset(up);
@@ -288,7 +289,7 @@ static int record(struct cr_store *s, struct cr_clock *clock, struct batch *b,
     while (b->low < b->n && b->o[b->low].recorded)
         b->low++;
     b->unrecorded = 0;
-    return 0;
+    return b->after_record ? b->after_record(s, b->clock, err) : 0;
 fail:
     cr_store_rollback(s);
     return rc;
@@ -353,31 +354,11 @@ static int claim(struct cr_store *s, cr_time_t now, int64_t id, int64_t **ids, i
 /* How many batches one engine step streams before it returns (so workflows get turns). */
 #define STREAM_BATCHES 20
 
-/*
- * The claimed recipients, read before they are sent; their messages are rendered one by one
- * when a connection is free (produce), and when a batch runs out the next one is claimed
- * from inside the sending loop, so connections never idle between batches.
- */
-struct producer {
-    struct batch *b;
-    char **cells; /* b->cap rows of ncols column texts (owned; NULL = SQL NULL) */
-    size_t ncols, i;
-    struct cr_buf *msgs;
-    const char **row;
-    struct cr_store *s;
-    struct cr_clock *clock;
-    int64_t id;
-    int batches;
-};
-
-static int claim(struct cr_store *s, cr_time_t now, int64_t id, int64_t **ids, int64_t **att,
-                 size_t *n, struct cr_err *err);
-
 /* Reads this process's claimed rows of the delivery that are not known yet. */
-static int fetch(struct producer *p, const int64_t *ids, const int64_t *att, size_t n,
+static int fetch(struct send_producer *p, const int64_t *ids, const int64_t *att, size_t n,
                  struct cr_err *err)
 {
-    struct batch *b = p->b;
+    struct send_batch *b = p->b;
     struct cr_stmt *st = NULL;
     struct cr_buf sql = CR_BUF_INIT(0);
     int rc;
@@ -407,7 +388,7 @@ static int fetch(struct producer *p, const int64_t *ids, const int64_t *att, siz
         int kn = snprintf(key, sizeof key, "%lld", (long long)log_id);
         if (cr_strmap_get(&b->where, key, (size_t)kn, &known))
             continue; /* an earlier batch's, still on its way */
-        struct outcome *o = &b->o[b->n];
+        struct send_outcome_row *o = &b->o[b->n];
         o->log_id = log_id;
         for (size_t i = 0; i < n; i++)
             if (ids[i] == log_id)
@@ -426,7 +407,7 @@ static int fetch(struct producer *p, const int64_t *ids, const int64_t *att, siz
 
 /* Claims and reads the next batch, if the delivery is still sending. Returns 1 if it got
  * recipients, 0 if none, negative on error. */
-static int next_batch(struct producer *p, struct cr_err *err)
+static int next_batch(struct send_producer *p, struct cr_err *err)
 {
     int64_t *ids = NULL, *att = NULL;
     size_t n = 0;
@@ -451,84 +432,59 @@ static int next_batch(struct producer *p, struct cr_err *err)
     return rc < 0 ? rc : n > 0;
 }
 
-static int produce(void *src, struct cr_email_out *out, struct cr_err *err)
+int cr__send_next(struct send_producer *p, size_t *k, struct cr_err *err)
 {
-    struct producer *p = src;
-    for (;;) {
-        if (p->i == p->b->n) {
-            int got = next_batch(p, err);
-            if (got <= 0)
-                return got;
-            continue;
-        }
-        size_t k = p->i++;
-        struct outcome *o = &p->b->o[k];
-        char mid[160];
-        struct cr_err e = CR_ERR_INIT;
-        for (size_t c = 0; c < p->ncols; c++)
-            p->row[c] = p->cells[k * p->ncols + c];
-        cr_buf_init(&p->msgs[k], 0);
-        int rc = cr_email_render(cache.ch, p->row, o->address, o->log_id, 0, &p->msgs[k], mid,
-                                 &e);
-        if (rc) {
-            /* a personalisation error is final; a store error (a link not stored) is not */
-            o->outcome = rc == CR_EIO ? CR_EMAIL_SOFT : CR_EMAIL_HARD;
-            o->reply = cr_xstrdup(cr_err_msg(&e));
-            o->done = 1;
-            p->b->unrecorded++;
-            continue;
-        }
-        o->outcome = CR_EMAIL_SOFT; /* until the transport says otherwise */
-        o->reply = cr_xstrdup("no outcome");
-        o->message_id = cr_xstrdup(mid);
-        o->mail_from = cr_xstrdup(cr_email_envelope_from(cache.ch));
-        out->log_id = o->log_id;
-        out->mail_from = o->mail_from;
-        out->rcpt = o->address;
-        out->data = p->msgs[k].data;
-        out->len = p->msgs[k].len;
-        return 1;
+    while (p->i == p->b->n) {
+        int got = next_batch(p, err);
+        if (got <= 0)
+            return got;
     }
+    *k = p->i++;
+    for (size_t c = 0; c < p->ncols; c++)
+        p->row[c] = p->cells[*k * p->ncols + c];
+    return 1;
 }
 
-/* Renders and sends the claimed rows of delivery id, then the next batches. */
-static int send_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
-                        const int64_t *ids, const int64_t *att, size_t n, struct cr_err *err)
+int cr__send_start(struct send_batch *b, struct send_producer *p, struct cr_store *s,
+                   struct cr_clock *clock, int64_t id, const int64_t *ids, const int64_t *att,
+                   size_t n, struct cr_err *err)
 {
-    struct batch b = {0};
-    struct producer p = {0};
-    int rc;
-    b.s = s;
-    b.clock = clock;
-    b.err = err;
-    cr_strmap_init(&b.where);
-    p.b = &b;
-    p.ncols = cache.profile.ncols;
-    p.row = cr_xcalloc(p.ncols + 1, sizeof *p.row);
-    p.s = s;
-    p.clock = clock;
-    p.id = id;
-    p.batches = 1;
-    cr_email_set_now(cache.ch, cr_clock_now(clock)); /* one clock read per step */
-    if (!(rc = fetch(&p, ids, att, n, err)) &&
-        !(rc = cr_email_send_stream(cache.ch, produce, &p, on_result, &b, err)) &&
-        !(rc = b.rc))
-        rc = record(s, clock, &b, err);
-    for (size_t i = 0; i < b.n; i++) {
-        cr_buf_release(&p.msgs[i]);
-        free(b.o[i].reply);
-        free(b.o[i].message_id);
-        free(b.o[i].address);
-        free(b.o[i].mail_from);
-        for (size_t c = 0; c < p.ncols; c++)
-            free(p.cells[i * p.ncols + c]);
+    memset(b, 0, sizeof *b);
+    memset(p, 0, sizeof *p);
+    b->s = s;
+    b->clock = clock;
+    b->err = err;
+    cr_strmap_init(&b->where);
+    p->b = b;
+    p->ncols = cache.profile.ncols;
+    p->row = cr_xcalloc(p->ncols + 1, sizeof *p->row);
+    p->s = s;
+    p->clock = clock;
+    p->id = id;
+    p->batches = 1;
+    return fetch(p, ids, att, n, err);
+}
+
+int cr__send_finish(struct send_batch *b, struct send_producer *p, int rc, struct cr_err *err)
+{
+    if (!rc && !(rc = b->rc))
+        rc = record(b, err);
+    for (size_t i = 0; i < b->n; i++) {
+        if (p->msgs)
+            cr_buf_release(&p->msgs[i]);
+        free(b->o[i].reply);
+        free(b->o[i].message_id);
+        free(b->o[i].address);
+        free(b->o[i].mail_from);
+        for (size_t c = 0; c < p->ncols; c++)
+            free(p->cells[i * p->ncols + c]);
     }
-    cr_stmt_free(b.up);
-    cr_strmap_release(&b.where);
-    free(b.o);
-    free(p.cells);
-    free(p.msgs);
-    free(p.row);
+    cr_stmt_free(b->up);
+    cr_strmap_release(&b->where);
+    free(b->o);
+    free(p->cells);
+    free(p->msgs);
+    free(p->row);
     return rc;
 }
 
@@ -563,11 +519,15 @@ int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did
     int rc;
     cr_time_t now = cr_clock_now(clock);
     *did = 0;
+    last_store = s;
+    last_clock = clock;
     if (!released_dead) {
         if ((rc = release_dead_claims(s, err)))
             return rc;
         released_dead = 1;
     }
+    if (cache.sms && (rc = cr__send_sms_events(s, clock, err)))
+        return rc;
     if ((rc = cr_store_begin(s, err)))
         return rc;
     if ((rc = cr_stmt_prepare(s, "SELECT id FROM delivery WHERE status = 'sending' ORDER BY id",
@@ -598,10 +558,12 @@ int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did
     if (n) {
         *did = 1;
         if ((rc = open_channel(s, clock, id, err)) == 0)
-            rc = send_claimed(s, clock, id, ids, att, n, err);
+            rc = cache.channel == SEND_SMS
+                     ? cr__send_sms_claimed(s, clock, id, ids, att, n, err)
+                     : cr__send_email_claimed(s, clock, id, ids, att, n, err);
         if (rc) {
-            /* the batch could not be sent at all (account gone, template broken): the
-             * delivery fails with the reason, its claims go back */
+            /* the batch could not be sent at all (account gone, template broken, SMSC
+             * refusing the bind): the delivery fails with the reason, its claims go back */
             struct cr_err e2 = CR_ERR_INIT;
             cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(err));
             if (cr_store_run(s, &e2,
@@ -626,34 +588,42 @@ out:
     return rc;
 }
 
+int cr_delivery_engine_idle(struct cr_store *s, struct cr_clock *clock, int timeout_ms,
+                            struct cr_err *err)
+{
+    last_store = s;
+    last_clock = clock;
+    if (!cache.sms || !cr_sms_listens(cache.sms))
+        return 0;
+    struct cr_err e = CR_ERR_INIT;
+    if (cr_sms_poll(cache.sms, timeout_ms, &e)) {
+        /* the SMSC went away while idle: receipts wait until the next session */
+        cr_log_warn("SMS receipts: %s", cr_err_msg(&e));
+        cache_drop();
+        return 0;
+    }
+    if (cr__send_sms_events(s, clock, err))
+        return err->code;
+    return 1;
+}
+
 void cr_delivery_engine_close(void)
 {
     cache_drop();
+    last_store = NULL;
+    last_clock = NULL;
 }
 
 /* ---------------------------------------------------------------- proofs */
 
-struct proof_result {
-    int sent;
-    char error[300];
-};
-
-static void on_proof(void *data, const struct cr_email_result *r)
-{
-    struct proof_result *p = data;
-    if (r->outcome == CR_EMAIL_SENT)
-        p->sent++;
-    else
-        snprintf(p->error, sizeof p->error, "%d %s", r->code, r->reply ? r->reply : "");
-}
-
 int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, const char *to,
                       int *sent, struct cr_err *err)
 {
-    char *status = NULL, *content_text = NULL, ts[CR_TIME_BUFSZ];
+    char *status = NULL, *content_text = NULL;
     json_t *content = NULL;
-    struct cr_buf list = CR_BUF_INIT(0), msg = CR_BUF_INIT(0);
+    struct cr_buf list = CR_BUF_INIT(0);
     struct cr_stmt *st = NULL;
+    const char **row = NULL;
     int rc = cr__delivery_status(s, id, &status, err);
     *sent = 0;
     if (rc)
@@ -676,6 +646,8 @@ int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, co
                         "template");
         goto out;
     }
+    last_store = s;
+    last_clock = clock;
     if ((rc = open_channel(s, clock, id, err)))
         goto out;
     /* proofs show the first targeted recipient's data (or the first profile) */
@@ -692,41 +664,16 @@ int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, co
     cr_stmt_bind_int64(st, 1, id);
     if ((rc = cr_stmt_step(st, err)) < 0)
         goto out;
-    const char **row = cr_xcalloc(cache.profile.ncols + 1, sizeof *row);
+    row = cr_xcalloc(cache.profile.ncols + 1, sizeof *row);
     for (size_t i = 0; rc == 1 && i < cache.profile.ncols; i++)
         row[i] = cr_stmt_text(st, (int)i);
-    cr_time_format_sql(cr_clock_now(clock), ts);
-    rc = 0;
-    for (char *save = NULL, *addr = strtok_r(list.data, ", ", &save); addr && !rc;
-         addr = strtok_r(NULL, ", ", &save)) {
-        char mid[160];
-        int64_t log_id;
-        struct proof_result pr = {0, ""};
-        if ((rc = cr_store_query_int64(s, err, &log_id,
-                                       "INSERT INTO delivery_log (delivery_id, address, status, "
-                                       "proof, created_at, updated_at) VALUES (?, ?, 'pending', "
-                                       "?, ?, ?) RETURNING id",
-                                       "isbss", id, addr, 1, ts, ts)) < 0)
-            break;
-        if ((rc = cr_email_render(cache.ch, row, addr, log_id, 1, &msg, mid, err)))
-            break;
-        struct cr_email_out o = {log_id, NULL, addr, msg.data, msg.len};
-        if ((rc = cr_email_send(cache.ch, &o, 1, on_proof, &pr, err)))
-            break;
-        *sent += pr.sent;
-        rc = cr_store_run(s, err,
-                          "UPDATE delivery_log SET status = ?, error = ?, sent_at = ?, "
-                          "message_id = ? WHERE id = ?",
-                          "ssssi", pr.sent ? "sent" : "failed", pr.sent ? NULL : pr.error,
-                          pr.sent ? ts : NULL, mid, log_id);
-        if (!rc && !pr.sent)
-            rc = cr_err_set(err, CR_EIO, "proof to %s: %s", addr, pr.error);
-    }
-    free(row);
+    rc = cache.channel == SEND_SMS ? cr__send_sms_proof(s, clock, id, list.data, row, sent, err)
+                                   : cr__send_email_proof(s, clock, id, list.data, row, sent,
+                                                          err);
 out:
+    free(row);
     cr_stmt_free(st);
     cr_buf_release(&list);
-    cr_buf_release(&msg);
     json_decref(content);
     free(content_text);
     free(status);

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channel/sms/gsm.h"
 #include "channel/sms/receipt.h"
 #include "channel/sms/smpp_int.h"
 #include "core/log.h"
@@ -137,6 +138,14 @@ void cr_smpp_set_receipt_handler(struct cr_smpp *s,
     s->receipt_data = data;
 }
 
+void cr_smpp_set_mo_handler(struct cr_smpp *s,
+                            void (*mo)(void *data, const char *from, const char *text),
+                            void *data)
+{
+    s->mo = mo;
+    s->mo_data = data;
+}
+
 uint32_t cr__smpp_seq(struct cr_smpp *s)
 {
     s->next_seq = s->next_seq >= 0x7FFFFFFFu ? 1 : s->next_seq + 1;
@@ -177,12 +186,46 @@ static void answer(struct cr_smpp *s, uint32_t command_id, uint32_t status, uint
 
 /* ------------------------------------------------------------------ incoming PDUs */
 
+/* A mobile-originated message: decoded and handed to the MO handler. */
+static void on_mo(struct cr_smpp *s, const struct cr_smpp_sm *sm)
+{
+    const unsigned char *data = sm->tlv & CR_SMPP_HAS_MESSAGE_PAYLOAD ? sm->message_payload
+                                                                      : sm->short_message;
+    size_t n = sm->tlv & CR_SMPP_HAS_MESSAGE_PAYLOAD ? sm->message_payload_len : sm->sm_length;
+    struct cr_err e = CR_ERR_INIT;
+    char from[CR_SMPP_ADDR_MAX + 1];
+    if (!s->mo) {
+        cr_log(CR_LOG_DEBUG, NULL, "smpp: mobile-originated message from %s dropped",
+               sm->source_addr);
+        return;
+    }
+    if (sm->esm_class & CR_SMPP_ESM_UDHI) {
+        struct cr_sms_udh h;
+        if (cr_sms_udh_parse(data, n, &h, &e)) {
+            cr_log(CR_LOG_WARN, NULL, "smpp: reply from %s dropped: %s", sm->source_addr,
+                   cr_err_msg(&e));
+            return;
+        }
+        data += h.len;
+        n -= h.len;
+    }
+    struct cr_buf text = CR_BUF_INIT(0);
+    if (cr_sms_decode(data, n, sm->data_coding, &text, &e)) {
+        cr_log(CR_LOG_WARN, NULL, "smpp: reply from %s dropped: %s", sm->source_addr,
+               cr_err_msg(&e));
+    } else {
+        snprintf(from, sizeof from, "%s%s", sm->source_addr_ton == 1 ? "+" : "",
+                 sm->source_addr);
+        s->mo(s->mo_data, from, text.data ? text.data : "");
+    }
+    cr_buf_release(&text);
+}
+
 /* A deliver_sm: receipts go to the handler, the TLVs winning over the text (receipt.h). */
 static void on_deliver_sm(struct cr_smpp *s, const struct cr_smpp_sm *sm)
 {
     if ((sm->esm_class & CR_SMPP_ESM_TYPE_MASK) != CR_SMPP_ESM_SMSC_RECEIPT) {
-        cr_log(CR_LOG_DEBUG, NULL, "smpp: mobile-originated message from %s dropped",
-               sm->source_addr);
+        on_mo(s, sm);
         return;
     }
     struct cr_smpp_receipt r;

@@ -87,11 +87,19 @@ void cr_smpp_free(struct cr_smpp *s);
  * of a part (receipted_message_id TLV, else the text's id: field), state its final state
  * (message_state TLV, else the text's stat:), err the text's err: field or NULL. With a
  * handler set, submit_sm asks for receipts (registered_delivery 1); without one it does not.
- * Other deliver_sm (mobile-originated messages) are acknowledged and dropped. */
+ * Other deliver_sm (mobile-originated messages) go to the MO handler. */
 void cr_smpp_set_receipt_handler(struct cr_smpp *s,
                                  void (*receipt)(void *data, const char *message_id,
                                                  enum cr_smpp_state state, const char *err),
                                  void *data);
+
+/* Mobile-originated messages (a reply such as "STOP"): from is the sender's number as sent
+ * (with '+' when its TON is international), text its UTF-8 text (after any UDH; a part of a
+ * concatenated reply is reported alone). Without a handler they are acknowledged and dropped;
+ * a text that does not decode is dropped with a warning. */
+void cr_smpp_set_mo_handler(struct cr_smpp *s,
+                            void (*mo)(void *data, const char *from, const char *text),
+                            void *data);
 
 /*
  * Sends messages produced on demand: next returns 1 and fills *m, 0 when there are no more, or

@@ -47,6 +47,8 @@ struct cr_smpp {
     void (*receipt)(void *data, const char *message_id, enum cr_smpp_state state,
                     const char *err);
     void *receipt_data;
+    void (*mo)(void *data, const char *from, const char *text);
+    void *mo_data;
     void (*on_resp)(void *ctx, uint32_t seq, uint32_t status, const char *message_id);
     void *resp_ctx;
 
