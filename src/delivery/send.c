@@ -654,9 +654,10 @@ int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, co
     struct cr_buf sql = CR_BUF_INIT(0);
     cr_buf_puts(&sql, "SELECT ");
     cr__delivery_profile_columns(&sql, &cache.profile);
-    cr_buf_puts(&sql, " FROM profile p ORDER BY (SELECT min(l.id) FROM delivery_log l WHERE "
-                      "l.delivery_id = ? AND l.profile_id = p.id AND l.status <> 'excluded'), "
-                      "p.id LIMIT 1");
+    /* COALESCE: SQLite sorts NULLs first, which would pick a profile not targeted */
+    cr_buf_puts(&sql, " FROM profile p ORDER BY COALESCE((SELECT min(l.id) FROM delivery_log l "
+                      "WHERE l.delivery_id = ? AND l.profile_id = p.id AND l.status <> "
+                      "'excluded'), 9223372036854775807), p.id LIMIT 1");
     rc = cr_stmt_prepare(s, sql.data, &st, err);
     cr_buf_release(&sql);
     if (rc)

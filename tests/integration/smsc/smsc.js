@@ -2,6 +2,7 @@
 //
 // Usage: node smsc.js PORT LOGFILE [--system-id ID] [--password PW] [--throttle-every N]
 //                     [--drop-after M] [--ignore K] [--no-receipts]
+//                     [--undeliverable SUFFIX] [--reply SUFFIX TEXT]
 // Listens on 127.0.0.1:PORT and prints "listening" when ready. Accepts bind_transceiver and
 // bind_transmitter with the given system_id/password (default "crier"/"secret"; anything else
 // gets ESME_RINVSYSID / ESME_RINVPASWD and the connection is closed). Every submit_sm is
@@ -15,7 +16,10 @@
 // "999". When registered_delivery asks for one and the session can receive, an accepted
 // submit is followed by a deliver_sm receipt (esm_class 0x04, receipted_message_id and
 // message_state TLVs, and the Appendix B text). Binds, unbinds and enquire_links are logged
-// too ({"event": ...}). Not a real SMSC: no routing, no storage, no data_sm.
+// too ({"event": ...}). Destinations ending in the --undeliverable SUFFIX get an UNDELIV
+// receipt (message_state 5, err:001) instead; after the receipt of a message to a destination
+// ending in the --reply SUFFIX, that phone answers TEXT (a mobile-originated deliver_sm,
+// esm_class 0, GSM 7-bit when ASCII, else UCS-2), once per destination. Not a real SMSC: no routing, no storage, no data_sm.
 'use strict';
 const fs = require('fs');
 const smpp = require('smpp');
@@ -29,7 +33,7 @@ if (args.length < 2) {
 const port = Number(args[0]);
 const logfile = args[1];
 const opt = { systemId: 'crier', password: 'secret', throttleEvery: 0, dropAfter: 0,
-              ignore: 0, receipts: true };
+              ignore: 0, receipts: true, undeliverable: null, reply: null, replyText: '' };
 for (let i = 2; i < args.length; i++) {
     const a = args[i];
     if (a === '--system-id') opt.systemId = args[++i];
@@ -38,6 +42,8 @@ for (let i = 2; i < args.length; i++) {
     else if (a === '--drop-after') opt.dropAfter = Number(args[++i]);
     else if (a === '--ignore') opt.ignore = Number(args[++i]);
     else if (a === '--no-receipts') opt.receipts = false;
+    else if (a === '--undeliverable') opt.undeliverable = args[++i];
+    else if (a === '--reply') { opt.reply = args[++i]; opt.replyText = args[++i]; }
     else { console.error(`smsc.js: unknown option ${a}`); process.exit(2); }
 }
 
@@ -76,6 +82,7 @@ function log(obj) {
 }
 
 let submits = 0, ids = 0, sessions = 0, dropped = false;
+const replied = new Set();
 
 const server = smpp.createServer(session => {
     const sid = ++sessions;
@@ -136,8 +143,10 @@ const server = smpp.createServer(session => {
         }
         session.send(pdu.response({ message_id: rec.message_id }));
         if (opt.receipts && (f.registered_delivery & 1) && bound !== 'bind_transmitter') {
-            const text = `id:${rec.message_id} sub:001 dlvrd:001 submit date:2401011200 ` +
-                `done date:2401011201 stat:DELIVRD err:000 text:`;
+            const undeliv = opt.undeliverable && f.destination.endsWith(opt.undeliverable);
+            const text = `id:${rec.message_id} sub:001 dlvrd:${undeliv ? '000' : '001'} ` +
+                `submit date:2401011200 done date:2401011201 ` +
+                `stat:${undeliv ? 'UNDELIV' : 'DELIVRD'} err:${undeliv ? '001' : '000'} text:`;
             setImmediate(() => {
                 if (dead) return;
                 session.deliver_sm({
@@ -148,8 +157,21 @@ const server = smpp.createServer(session => {
                     esm_class: 0x04, data_coding: 0,
                     short_message: Buffer.from(text, 'latin1'),
                     receipted_message_id: rec.message_id,
-                    message_state: 2,
+                    message_state: undeliv ? 5 : 2,
                 });
+                if (opt.reply && f.destination.endsWith(opt.reply) && !replied.has(f.destination)) {
+                    replied.add(f.destination);
+                    const ascii = /^[\x20-\x7e]*$/.test(opt.replyText);
+                    log({ event: 'reply', session: sid, from: f.destination, text: opt.replyText });
+                    session.deliver_sm({
+                        source_addr_ton: 1, source_addr_npi: 1, source_addr: f.destination,
+                        dest_addr_ton: f.source_ton, dest_addr_npi: f.source_npi,
+                        destination_addr: f.source, esm_class: 0,
+                        data_coding: ascii ? 0 : 8,
+                        short_message: ascii ? Buffer.from(opt.replyText, 'latin1')
+                            : Buffer.from(opt.replyText, 'utf16le').swap16(),
+                    });
+                }
             });
         }
     });

@@ -8,16 +8,22 @@ septets or UTF-16), throttled and dropped submits, binds and unbinds on the SMSC
 simulator is stopped when its test ends, pass or fail. The one timing assertion is a lower
 bound (the rate limit cannot make sending faster).
 """
-import fcntl
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from smsc_peer import Smsc as _Smsc, free_port, npm_ready  # noqa: E402
+
+
+def Smsc(name, *opts):
+    """A simulator logging into this run's WORK folder."""
+    return _Smsc(WORK, name, *opts)
+
+
 DRIVER = WORK = None
 
 # GSM 03.38 codes that differ from ASCII, for the characters these tests use.
@@ -42,69 +48,6 @@ def gsm7(text):
             expect(ch.isascii() and ch.isalnum() or ch in " .,!?:;'()-+/", f"test text: {ch!r}")
             out.append(ord(ch))
     return bytes(out)
-
-
-def npm_ready():
-    """npm ci once (the lock keeps two builds' test runs from racing on node_modules)."""
-    if os.path.isdir(os.path.join(HERE, "node_modules", "smpp")):
-        return
-    npm = shutil.which("npm")
-    expect(npm and shutil.which("node"), "node and npm are needed for the SMSC simulator")
-    with open("/tmp/crier-smsc-npm.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not os.path.isdir(os.path.join(HERE, "node_modules", "smpp")):
-            p = subprocess.run([npm, "ci", "--silent", "--no-audit", "--no-fund"], cwd=HERE,
-                               capture_output=True, text=True, timeout=240)
-            expect(p.returncode == 0, f"npm ci failed in {HERE}:\n{p.stdout}{p.stderr}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Smsc:
-    """smsc.js on a free port; the log is read back as a list of dicts."""
-
-    def __init__(self, name, *opts):
-        self.port = free_port()
-        self.log = os.path.join(WORK, name + ".smsc.jsonl")
-        if os.path.exists(self.log):
-            os.unlink(self.log)
-        self.opts = [str(o) for o in opts]
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(["node", os.path.join(HERE, "smsc.js"), str(self.port),
-                                      self.log, *self.opts],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if line.strip() != "listening":
-            self.proc.kill()
-            raise AssertionError(f"smsc.js did not start: {line!r} {self.proc.stderr.read()}")
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-
-    def records(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log) as f:
-            return [json.loads(line) for line in f]
-
-    def submits(self):
-        return [r for r in self.records() if "event" not in r]
-
-    def events(self, name):
-        return [r for r in self.records() if r.get("event") == name]
 
 
 def config(smsc, **kw):
