@@ -57,7 +57,9 @@ int cr_delivery_control(struct cr_store *s, struct cr_clock *clock, int64_t id,
                         enum cr_delivery_control what, struct cr_err *err) CR_WARN_UNUSED;
 
 /* {"id","label","channel","status","template","account","campaign","parent","period",
- *  "options","preparation","error","created_at",...,"kpis":{...}} */
+ *  "options","preparation","error","created_at",...,"kpis":{...}}; a recurring parent adds
+ * "executions" [{"id","period","status","label"}], an execution "fires" [{"id","run",
+ * "fired_at","prepared_at","confirmed_at","preparation"}]. */
 int cr_delivery_show(struct cr_store *s, int64_t id, json_t **out,
                      struct cr_err *err) CR_WARN_UNUSED;
 /* [{"id","label","channel","status","parent","period","kpis"}]; all: also finished ones and
@@ -65,7 +67,9 @@ int cr_delivery_show(struct cr_store *s, int64_t id, json_t **out,
 int cr_delivery_list(struct cr_store *s, int all, json_t **out,
                      struct cr_err *err) CR_WARN_UNUSED;
 /* [{"id","profile","address","status","reason","failure_type","attempts","error",
- *   "sent_at","message_id","proof"}], status NULL for all; at most limit rows after offset. */
+ *   "sent_at","message_id","proof","fire","delivery"}], status NULL for all; at most limit
+ * rows after offset. A recurring parent's are its executions' ("delivery" says whose, "fire"
+ * which fire of the execution prepared the row). */
 int cr_delivery_logs(struct cr_store *s, int64_t id, const char *status, int64_t offset,
                      int64_t limit, json_t **out, struct cr_err *err) CR_WARN_UNUSED;
 /* The KPIs of DESIGN §5 (names as there). */
@@ -75,6 +79,48 @@ int cr_delivery_mirror(struct cr_store *s, struct cr_clock *clock, int64_t id, i
                        struct cr_buf *out, struct cr_err *err) CR_WARN_UNUSED;
 int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out,
                      struct cr_err *err) CR_WARN_UNUSED;
+
+/*
+ * Recurring deliveries (recurring.c). A recurring workflow activity has one parent delivery
+ * per (run, activity), status "recurring": it holds the template, account and options and is
+ * never sent itself; its KPIs are the sum of its executions'. Each fire of the activity adds
+ * its population to the execution of its period (a delivery whose parent_id is the parent
+ * and whose period is the key), found or created: its recipients are prepared apart (rows
+ * of earlier fires untouched), then confirmed as the options say, then sent.
+ */
+/* The parent of n's activity in run n->workflow_run_id, created (status recurring) the
+ * first time. */
+int cr_delivery_recurring_parent(struct cr_store *s, struct cr_clock *clock,
+                                 const struct cr_delivery_new *n, int64_t *parent,
+                                 struct cr_err *err) CR_WARN_UNUSED;
+
+struct cr_delivery_fire {
+    int64_t parent;
+    const char *period;     /* the period key (period.h) */
+    int new_execution;      /* aggregation none: an execution per fire */
+    cr_time_t fired_at;
+    int64_t run_id;         /* the run of the fire, and the activity */
+    const char *activity_id;
+    int64_t population_id;  /* the fire's recipients */
+};
+
+enum cr_fire_state {
+    CR_FIRE_WAITING, /* not sent yet: awaiting its turn, a confirmation or the sending */
+    CR_FIRE_DONE,    /* its recipients were sent */
+    CR_FIRE_STOPPED, /* the parent or the execution was stopped: nothing goes on */
+};
+
+/* Records a fire (*fire) on the execution of its period (*execution), then as
+ * cr_delivery_fire_step. */
+int cr_delivery_fire_add(struct cr_store *s, struct cr_clock *clock,
+                         const struct cr_delivery_fire *f, int64_t *execution, int64_t *fire,
+                         enum cr_fire_state *state, struct cr_err *err) CR_WARN_UNUSED;
+/* Moves a fire on: prepares it into its execution unless the execution is still sending an
+ * earlier fire that was confirmed while this one needs confirming (then it waits for that
+ * sending to end), and says where it is. A failed execution is an error (err says why). The
+ * activity is woken (cr__delivery_finished) whenever its execution's sending ends. */
+int cr_delivery_fire_step(struct cr_store *s, struct cr_clock *clock, int64_t fire,
+                          enum cr_fire_state *state, struct cr_err *err) CR_WARN_UNUSED;
 
 /* Sends one batch of a delivery that is sending, if any is due; *did 0 if nothing was. */
 int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did,

@@ -19,6 +19,16 @@ int cr__delivery_tx(struct cr_store *s, struct cr_err *err,
 int cr__delivery_finished(struct cr_store *s, struct cr_clock *clock, int64_t id,
                           struct cr_err *err);
 
+/* Prepares fire's recipients (population_id) into delivery id, beside the rows of its
+ * earlier fires (recurring.c decides when). In the caller's transaction. */
+int cr__delivery_prepare_fire(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                              int64_t fire, int64_t population_id, struct cr_err *err);
+/* Adds "executions" to a recurring parent's show object, "fires" to an execution's. */
+int cr__delivery_show_recurring(struct cr_store *s, int64_t id, json_t *j, struct cr_err *err);
+/* "d.id IN (...)": the delivery and, for a recurring parent, its executions (two int
+ * parameters, both the id). */
+#define CR__DELIVERY_FAMILY "(SELECT id FROM delivery WHERE id = ? OR parent_id = ?)"
+
 /* Appends the profile's columns, as `p."col", ...` in the schema's order: the row a
  * message is rendered from (the email channel's record has the same columns). */
 void cr__delivery_profile_columns(struct cr_buf *sql, const struct cr_schema *profile);

@@ -153,6 +153,12 @@ static int confirm_tx(struct cr_store *s, void *data, struct cr_err *err)
                           "confirmed_by = ?, started_at = ?, updated_at = ? WHERE id = ?",
                           "ssssi", cr_time_format_sql(cr_clock_now(a->clock), ts), a->by, ts, ts,
                           a->id);
+    /* an execution of a recurring delivery: what its fires prepared is released */
+    if (!rc)
+        rc = cr_store_run(s, err,
+                          "UPDATE delivery_fire SET confirmed_at = ? WHERE delivery_id = ? AND "
+                          "prepared_at IS NOT NULL AND confirmed_at IS NULL",
+                          "si", ts, a->id);
     free(status);
     free(channel);
     return rc;
@@ -211,18 +217,27 @@ int cr_delivery_control(struct cr_store *s, struct cr_clock *clock, int64_t id,
     return cr__delivery_tx(s, err, control_tx, &a);
 }
 
-/* A delivery a workflow is waiting for has reached an end: wake its activity up. */
+/* A delivery a workflow is waiting for has reached an end: wake its activity up, and for an
+ * execution of a recurring delivery, the activities of every fire added to it (each run of
+ * a scheduler's fires has its own). */
 int cr__delivery_finished(struct cr_store *s, struct cr_clock *clock, int64_t id,
                           struct cr_err *err)
 {
     char ts[CR_TIME_BUFSZ];
     cr_time_format_sql(cr_clock_now(clock), ts);
-    return cr_store_run(s, err,
-                        "UPDATE activity_run SET wake_at = ? WHERE status = 'waiting' AND "
-                        "wake_at IS NULL AND run_id = (SELECT workflow_run_id FROM delivery "
-                        "WHERE id = ?) AND activity_id = (SELECT activity_id FROM delivery "
-                        "WHERE id = ?)",
-                        "sii", ts, id, id);
+    int rc = cr_store_run(s, err,
+                          "UPDATE activity_run SET wake_at = ? WHERE status = 'waiting' AND "
+                          "wake_at IS NULL AND run_id = (SELECT workflow_run_id FROM delivery "
+                          "WHERE id = ?) AND activity_id = (SELECT activity_id FROM delivery "
+                          "WHERE id = ?)",
+                          "sii", ts, id, id);
+    return rc ? rc
+              : cr_store_run(s, err,
+                             "UPDATE activity_run SET wake_at = ? WHERE status = 'waiting' AND "
+                             "wake_at IS NULL AND EXISTS (SELECT 1 FROM delivery_fire f WHERE "
+                             "f.delivery_id = ? AND f.run_id = activity_run.run_id AND "
+                             "f.activity_id = activity_run.activity_id)",
+                             "si", ts, id);
 }
 
 static json_t *text_or_null(struct cr_stmt *st, int col)
@@ -302,6 +317,8 @@ int cr_delivery_show(struct cr_store *s, int64_t id, json_t **out, struct cr_err
     if ((rc = cr_delivery_kpis(s, id, &kpis, err)))
         goto out;
     json_object_set_new(j, "kpis", kpis);
+    if ((rc = cr__delivery_show_recurring(s, id, j, err)))
+        goto out;
     *out = j;
     j = NULL;
     rc = 0;
@@ -363,8 +380,9 @@ int cr_delivery_logs(struct cr_store *s, int64_t id, const char *status, int64_t
     if (!rc)
         rc = cr_stmt_prepare(s,
                              "SELECT id, profile_id, address, status, reason, failure_type, "
-                             "attempts, error, sent_at, message_id, proof FROM delivery_log "
-                             "WHERE delivery_id = ? AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id "
+                             "attempts, error, sent_at, message_id, proof, fire_id, delivery_id FROM "
+                             "delivery_log WHERE delivery_id IN " CR__DELIVERY_FAMILY " AND "
+                             "(CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id "
                              "LIMIT ? OFFSET ?",
                              &st, err);
     if (rc) {
@@ -372,10 +390,11 @@ int cr_delivery_logs(struct cr_store *s, int64_t id, const char *status, int64_t
         return rc;
     }
     cr_stmt_bind_int64(st, 1, id);
-    cr_stmt_bind_str(st, 2, status);
+    cr_stmt_bind_int64(st, 2, id);
     cr_stmt_bind_str(st, 3, status);
-    cr_stmt_bind_int64(st, 4, limit);
-    cr_stmt_bind_int64(st, 5, offset);
+    cr_stmt_bind_str(st, 4, status);
+    cr_stmt_bind_int64(st, 5, limit);
+    cr_stmt_bind_int64(st, 6, offset);
     while ((rc = cr_stmt_step(st, err)) == 1) {
         json_t *l = json_object();
         json_object_set_new(l, "id", json_integer(cr_stmt_int64(st, 0)));
@@ -389,6 +408,8 @@ int cr_delivery_logs(struct cr_store *s, int64_t id, const char *status, int64_t
         json_object_set_new(l, "sent_at", time_col(st, 8));
         json_object_set_new(l, "message_id", text_or_null(st, 9));
         json_object_set_new(l, "proof", json_boolean(cr_stmt_bool(st, 10)));
+        json_object_set_new(l, "fire", int_or_null(st, 11));
+        json_object_set_new(l, "delivery", json_integer(cr_stmt_int64(st, 12)));
         json_array_append_new(arr, l);
     }
     cr_stmt_free(st);
@@ -417,7 +438,8 @@ static int link_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
                              "min(u.link_id), count(t.id), count(DISTINCT t.log_id), "
                              "count(DISTINCT u.url) FROM delivery_url u LEFT JOIN "
                              "tracking_log t ON t.delivery_id = u.delivery_id AND t.kind = "
-                             "'click' AND t.link_id = u.link_id WHERE u.delivery_id = ? "
+                             "'click' AND t.link_id = u.link_id WHERE u.delivery_id IN "
+                             CR__DELIVERY_FAMILY " "
                              "GROUP BY coalesce(nullif(u.label, ''), u.url) "
                              "ORDER BY min(u.link_id) LIMIT 100",
                              &st, err);
@@ -427,6 +449,7 @@ static int link_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
         return rc;
     }
     cr_stmt_bind_int64(st, 1, id);
+    cr_stmt_bind_int64(st, 2, id);
     while ((rc = cr_stmt_step(st, err)) == 1)
         json_array_append_new(a, json_pack("{ss ss sI sI sI}", "label", cr_stmt_text(st, 0),
                                            "url", cr_stmt_text(st, 1), "urls",
@@ -449,13 +472,14 @@ int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
     int64_t targeted = 0, sent = 0, delivered = 0, hard = 0, soft = 0, pending = 0;
     int rc = cr_stmt_prepare(s,
                              "SELECT status, reason, failure_type, count(*) FROM delivery_log "
-                             "WHERE delivery_id = ? AND NOT proof GROUP BY status, reason, "
-                             "failure_type",
+                             "WHERE delivery_id IN " CR__DELIVERY_FAMILY " AND NOT proof GROUP "
+                             "BY status, reason, failure_type",
                              &st, err);
     *out = NULL;
     if (rc)
         goto fail;
     cr_stmt_bind_int64(st, 1, id);
+    cr_stmt_bind_int64(st, 2, id);
     while ((rc = cr_stmt_step(st, err)) == 1) {
         const char *status = cr_stmt_text(st, 0), *reason = cr_stmt_text(st, 1);
         const char *ft = cr_stmt_text(st, 2);
@@ -496,10 +520,12 @@ int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
     if ((rc = cr_stmt_prepare(s,
                               "SELECT kind, count(*), count(DISTINCT log_id), "
                               "sum(CASE WHEN prefetch THEN 1 ELSE 0 END) FROM "
-                              "tracking_log WHERE delivery_id = ? GROUP BY kind",
+                              "tracking_log WHERE delivery_id IN " CR__DELIVERY_FAMILY
+                              " GROUP BY kind",
                               &st, err)))
         goto fail;
     cr_stmt_bind_int64(st, 1, id);
+    cr_stmt_bind_int64(st, 2, id);
     while ((rc = cr_stmt_step(st, err)) == 1)
         for (int i = 0; i < 5; i++)
             if (strcmp(cr_stmt_text(st, 0), kinds[i]) == 0) {
@@ -512,8 +538,9 @@ int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
     if (rc >= 0)
         rc = cr_store_query_int64(s, err, &unique_opens,
                                   "SELECT count(DISTINCT log_id) FROM tracking_log WHERE "
-                                  "delivery_id = ? AND kind IN ('open', 'click')",
-                                  "i", id);
+                                  "delivery_id IN " CR__DELIVERY_FAMILY " AND kind IN ('open', "
+                                  "'click')",
+                                  "ii", id, id);
     if (rc < 0)
         goto fail;
     json_object_set_new(k, "opens", json_integer(total[0]));

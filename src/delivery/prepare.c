@@ -15,6 +15,11 @@
  * Email checks the email column; SMS the phone column (E.164, else invalid_number), and
  * renders every text now to count its parts (delivery_log.segments; over
  * sms.max_segments, default 10, or the delivery's "max_segments": too_long).
+ *
+ * A fire of a recurring delivery prepares in append mode: only its own population, into
+ * rows marked with its id, beside (never over) the rows of the execution's earlier fires;
+ * de-duplication is judged within the fire, and the pressure and capacity rules count the
+ * earlier fires as sends already made.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +43,8 @@ struct prep {
     struct cr_store *s;
     struct cr_clock *clock;
     cr_time_t now;
-    int64_t id, account_id, population_id;
+    int64_t id, account_id, population_id, parent_id;
+    int64_t fire, fire_population; /* append mode: the fire and its recipients */
     char *filter, *status;
     json_t *options, *content;
     struct cr_strmap quarantined, seen, pressured;
@@ -63,7 +69,7 @@ static int load_delivery(struct prep *p, struct cr_err *err)
     struct cr_stmt *st = NULL;
     int rc = cr_stmt_prepare(p->s,
                              "SELECT status, account_id, filter, population_id, options, content, "
-                             "channel FROM delivery WHERE id = ?",
+                             "channel, parent_id FROM delivery WHERE id = ?",
                              &st, err);
     if (rc)
         return rc;
@@ -79,6 +85,7 @@ static int load_delivery(struct prep *p, struct cr_err *err)
         p->options = json_loads(cr_stmt_text(st, 4) ? cr_stmt_text(st, 4) : "{}", 0, NULL);
         p->content = json_loads(cr_stmt_text(st, 5) ? cr_stmt_text(st, 5) : "{}", 0, NULL);
         p->channel = cr_xstrdup(cr_stmt_text(st, 6));
+        p->parent_id = cr_stmt_is_null(st, 7) ? 0 : cr_stmt_int64(st, 7);
         rc = p->options && p->content ? 0
                                       : cr_err_set(err, CR_ESTORE, "delivery %lld: unreadable",
                                                    (long long)p->id);
@@ -131,15 +138,19 @@ static int load_rules(struct prep *p, struct cr_err *err)
             goto out;
         }
         cr_time_format_sql(p->now - us, ts);
-        char sql[512];
+        char sql[768];
         /* profiles that already got n deliveries of this channel in the period (the channel
-         * is one of crier's own names, never user text) */
+         * is one of crier's own names, never user text); each fire of a recurring delivery
+         * counts as a delivery of its own, this one's earlier fires included */
         snprintf(sql, sizeof sql,
                  "SELECT CAST(l.profile_id AS TEXT) FROM delivery_log l JOIN delivery d ON "
-                 "d.id = l.delivery_id WHERE d.channel = '%s' AND d.id <> ? AND NOT l.proof "
+                 "d.id = l.delivery_id WHERE d.channel = '%s' AND NOT (d.id = ? AND "
+                 "coalesce(l.fire_id, 0) = %lld) AND NOT l.proof "
                  "AND l.status IN ('pending', 'sending', 'sent', 'delivered') AND "
-                 "l.created_at >= ? GROUP BY l.profile_id HAVING count(DISTINCT d.id) >= %ld",
-                 strcmp(p->channel, "sms") == 0 ? "sms" : "email", n > 0 ? n : 1);
+                 "l.created_at >= ? GROUP BY l.profile_id HAVING count(DISTINCT CASE WHEN "
+                 "l.fire_id IS NULL THEN d.id ELSE -l.fire_id END) >= %ld",
+                 strcmp(p->channel, "sms") == 0 ? "sms" : "email", (long long)p->fire,
+                 n > 0 ? n : 1);
         if ((rc = load_set(p, &p->pressured, sql, "is", p->id, ts, err)))
             goto out;
     }
@@ -158,10 +169,11 @@ static int load_rules(struct prep *p, struct cr_err *err)
             cr_time_format_sql(cr_time_from_civil(&c), ts);
             rc = cr_store_query_int64(p->s, err, &used,
                                       "SELECT count(*) FROM delivery_log l JOIN delivery d ON "
-                                      "d.id = l.delivery_id WHERE d.account_id = ? AND d.id <> ? "
+                                      "d.id = l.delivery_id WHERE d.account_id = ? AND NOT "
+                                      "(d.id = ? AND coalesce(l.fire_id, 0) = ?) "
                                       "AND NOT l.proof AND l.status <> 'excluded' AND "
                                       "l.created_at >= ?",
-                                      "iis", p->account_id, p->id, ts);
+                                      "iiis", p->account_id, p->id, p->fire, ts);
             if (rc < 0)
                 goto out;
             rc = 0;
@@ -329,6 +341,65 @@ static int open_sms(struct prep *p, struct cr_err *err)
     return 0;
 }
 
+/* The execution's summary with this fire's added in: counts summed, "fires" counted. */
+static json_t *merged_summary(const char *old_text, json_t *fire)
+{
+    json_t *old = old_text ? json_loads(old_text, 0, NULL) : NULL, *m = json_deep_copy(fire);
+    const char *k;
+    json_t *v;
+    if (json_is_object(old)) {
+        static const char *const sums[] = {"targeted", "segments"};
+        for (size_t i = 0; i < 2; i++)
+            if (json_object_get(old, sums[i]) || json_object_get(m, sums[i]))
+                json_object_set_new(
+                    m, sums[i],
+                    json_integer(json_integer_value(json_object_get(old, sums[i])) +
+                                 json_integer_value(json_object_get(m, sums[i]))));
+        json_t *ex = json_object_get(m, "excluded");
+        json_object_foreach(json_object_get(old, "excluded"), k, v)
+            json_object_set_new(ex, k, json_integer(json_integer_value(v) +
+                                                    json_integer_value(json_object_get(ex, k))));
+    }
+    json_object_set_new(m, "fires",
+                        json_integer(json_integer_value(json_object_get(old, "fires")) + 1));
+    json_decref(old);
+    return m;
+}
+
+/* Append mode's end: the fire's summary on the fire, the sum on the execution; then the
+ * execution awaits confirmation, or (confirmation off) sends, going on if it already was
+ * (a paused one stays paused). The validity of a sending counts from when it (re)starts. */
+static int finish_fire(struct prep *p, json_t *summary, int confirm, const char *ts,
+                       struct cr_err *err)
+{
+    char *old = NULL;
+    int rc = cr_store_query_text(p->s, err, &old,
+                                 "SELECT preparation FROM delivery WHERE id = ?", "i", p->id);
+    if (rc < 0)
+        return rc;
+    json_t *m = merged_summary(old, summary);
+    char *ftext = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
+    char *mtext = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+    int going = strcmp(p->status, "sending") == 0 || strcmp(p->status, "paused") == 0;
+    const char *status = confirm ? "ready" : going ? p->status : "sending";
+    json_decref(m);
+    free(old);
+    rc = cr_store_run(p->s, err,
+                      "UPDATE delivery_fire SET preparation = ?, prepared_at = ?, "
+                      "confirmed_at = ? WHERE id = ?",
+                      "sssi", ftext, ts, confirm ? NULL : ts, p->fire);
+    if (!rc)
+        rc = cr_store_run(p->s, err,
+                          "UPDATE delivery SET status = ?, preparation = ?, prepared_at = ?, "
+                          "error = NULL, updated_at = ?, started_at = CASE WHEN ? = 1 THEN ? "
+                          "ELSE started_at END WHERE id = ?",
+                          "ssssisi", status, mtext, ts, ts, (int64_t)(!confirm && !going), ts,
+                          p->id);
+    free(ftext);
+    free(mtext);
+    return rc;
+}
+
 static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
 {
     struct prep *p = data;
@@ -342,7 +413,14 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
     (void)s;
     if ((rc = load_delivery(p, err)))
         return rc;
-    if (strcmp(p->status, "draft") && strcmp(p->status, "ready") && strcmp(p->status, "failed"))
+    if (p->fire)
+        p->population_id = p->fire_population;
+    if (!p->fire && p->parent_id)
+        return cr_err_set(err, CR_ESTATE, "delivery %lld is an execution of recurring delivery "
+                          "%lld: each fire of its workflow activity prepares its own recipients",
+                          (long long)p->id, (long long)p->parent_id);
+    if (!p->fire && strcmp(p->status, "draft") && strcmp(p->status, "ready") &&
+        strcmp(p->status, "failed"))
         return cr_err_set(err, CR_ESTATE, "delivery %lld is %s: only a draft, ready or failed "
                           "delivery can be prepared", (long long)p->id, p->status);
     int sms = strcmp(p->channel, "sms") == 0;
@@ -375,9 +453,12 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
             return rc;
     }
     cr_time_format_sql(p->now, ts);
-    if ((rc = cr_store_run(p->s, err, "DELETE FROM delivery_log WHERE delivery_id = ? AND NOT "
-                                      "proof",
-                           "i", p->id)) ||
+    if ((rc = p->fire ? cr_store_run(p->s, err, "DELETE FROM delivery_log WHERE delivery_id = "
+                                                "? AND fire_id = ?",
+                                     "ii", p->id, p->fire)
+                      : cr_store_run(p->s, err, "DELETE FROM delivery_log WHERE delivery_id = "
+                                                "? AND NOT proof",
+                                     "i", p->id)) ||
         (rc = targets_sql(p, &q, &sql, err)) || (rc = cr_stmt_prepare(p->s, sql.data, &st, err)))
         goto out;
     if (p->population_id)
@@ -386,8 +467,8 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
         goto out;
     if ((rc = cr_stmt_prepare(p->s,
                               "INSERT INTO delivery_log (delivery_id, profile_id, address, "
-                              "status, reason, error, created_at, updated_at, segments) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              "status, reason, error, created_at, updated_at, segments, "
+                              "fire_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               &ins, err)))
         goto out;
     row = cr_xcalloc(p->profile.ncols + 1, sizeof *row);
@@ -417,6 +498,10 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
             cr_stmt_bind_int64(ins, 9, p->segments);
         else
             cr_stmt_bind_null(ins, 9);
+        if (p->fire)
+            cr_stmt_bind_int64(ins, 10, p->fire);
+        else
+            cr_stmt_bind_null(ins, 10);
         if ((rc = cr_stmt_step(ins, err)) < 0)
             break;
     }
@@ -426,10 +511,15 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
                                 p->excluded, "prepared_at", ts);
     if (sms)
         json_object_set_new(summary, "segments", json_integer(p->segments_total));
-    char *text = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(summary);
     int confirm = json_is_true(json_object_get(p->options, "confirm")) ||
                   !json_object_get(p->options, "confirm");
+    if (p->fire) {
+        rc = finish_fire(p, summary, confirm, ts, err);
+        json_decref(summary);
+        goto out;
+    }
+    char *text = json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(summary);
     rc = cr_store_run(p->s, err,
                       "UPDATE delivery SET status = ?, preparation = ?, prepared_at = ?, "
                       "error = NULL, updated_at = ?, started_at = ? WHERE id = ?",
@@ -447,14 +537,31 @@ out:
     return rc;
 }
 
+static int prepare(struct cr_store *s, struct cr_clock *clock, int64_t id, int64_t fire,
+                   int64_t fire_population, struct cr_err *err);
+
 int cr_delivery_prepare(struct cr_store *s, struct cr_clock *clock, int64_t id,
                         struct cr_err *err)
+{
+    return prepare(s, clock, id, 0, 0, err);
+}
+
+int cr__delivery_prepare_fire(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                              int64_t fire, int64_t population_id, struct cr_err *err)
+{
+    return prepare(s, clock, id, fire, population_id, err);
+}
+
+static int prepare(struct cr_store *s, struct cr_clock *clock, int64_t id, int64_t fire,
+                   int64_t fire_population, struct cr_err *err)
 {
     struct prep p = {0};
     p.s = s;
     p.clock = clock;
     p.now = cr_clock_now(clock);
     p.id = id;
+    p.fire = fire;
+    p.fire_population = fire_population;
     p.excluded = json_object();
     cr_strmap_init(&p.quarantined);
     cr_strmap_init(&p.seen);

@@ -34,6 +34,9 @@ static const struct migration migrations[] = {
     {5, "tracking",
 #include "store/schema_v5.inc"
     },
+    {6, "recurring deliveries",
+#include "store/schema_v6.inc"
+    },
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 

@@ -5,6 +5,7 @@
  * The field table below is the format's reference (docs/workflow-format.md mirrors it).
  */
 #include "workflow/def.h"
+#include "workflow/period.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -317,11 +318,18 @@ static void check_fields(struct cr_wf_activity *a, struct cr_wf_problems *p)
                                        k);
             }
             agg = json_object_get(v, "aggregation");
-            if (!json_is_string(agg) ||
-                !one_of(json_string_value(agg),
-                        (const char *const[]){"none", "day", "week", "month", "year", NULL}))
-                cr_wf_problems_add(p, a->id, "recurring",
-                                   "recurring.aggregation is none, day, week, month or year");
+            if (!agg)
+                cr_wf_problems_add(p, a->id, "recurring.aggregation",
+                                   "a recurring delivery needs an aggregation period: none, "
+                                   "day, week, month or year");
+            else if (!json_is_string(agg))
+                cr_wf_problems_add(p, a->id, "recurring.aggregation",
+                                   "recurring.aggregation is a string: none, day, week, month "
+                                   "or year");
+            else if (!cr_period_valid(json_string_value(agg)))
+                cr_wf_problems_add(p, a->id, "recurring.aggregation",
+                                   "recurring.aggregation is none, day, week, month or year, "
+                                   "not '%s'", json_string_value(agg));
         }
         break;
     default: break;

@@ -177,15 +177,16 @@ int cr__wf_route(struct cr__wf_exec *x, int64_t run_id, const char *output, int6
     return run_id != x->run_id ? maybe_finish(x, run_id) : 0;
 }
 
-int cr__wf_child_run(struct cr__wf_exec *x, const char *cause, int64_t *run_id)
+int cr__wf_child_run(struct cr__wf_exec *x, const char *cause, cr_time_t fired_at,
+                     int64_t *run_id)
 {
-    char ts[CR_TIME_BUFSZ];
+    char ts[CR_TIME_BUFSZ], fired[CR_TIME_BUFSZ];
     int rc = cr_store_query_int64(
         x->s, x->err, run_id,
         "INSERT INTO workflow_run (workflow_id, version, status, vars, parent_run_id, cause, "
-        "started_at, definition) SELECT workflow_id, version, 'running', vars, id, ?, ?, "
-        "definition FROM workflow_run WHERE id = ? RETURNING id",
-        "ssi", cause, ts_sql(x->now, ts), x->run_id);
+        "started_at, definition, fired_at, fired_by) SELECT workflow_id, version, 'running', "
+        "vars, id, ?, ?, definition, ?, ? FROM workflow_run WHERE id = ? RETURNING id",
+        "ssssi", cause, ts_sql(x->now, ts), ts_sql(fired_at, fired), x->act->id, x->run_id);
     return rc < 0 ? rc : rc == 0 ? cr_err_set(x->err, CR_ESTORE, "run %lld vanished",
                                                (long long)x->run_id)
                                  : 0;

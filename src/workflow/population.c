@@ -174,10 +174,12 @@ static int run_delivery(void *data, const char *name, int64_t *id, struct cr_err
     const struct cr_wf_activity *a = cr_wf_def_find(x->def, name, &i);
     if (!a || !cr_wf_type_is_delivery(a->type))
         return 0;
+    /* a recurring activity's fire in this run: the execution it added to */
     int rc = cr_store_query_int64(x->s, err, id,
-                                  "SELECT max(id) FROM delivery WHERE workflow_run_id = ? AND "
-                                  "activity_id = ?",
-                                  "is", x->run_id, name);
+                                  "SELECT coalesce((SELECT max(delivery_id) FROM delivery_fire "
+                                  "WHERE run_id = ? AND activity_id = ?), (SELECT max(id) FROM "
+                                  "delivery WHERE workflow_run_id = ? AND activity_id = ?))",
+                                  "isis", x->run_id, name, x->run_id, name);
     if (rc < 0)
         return rc;
     if (rc == 0 || *id <= 0)

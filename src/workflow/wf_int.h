@@ -89,8 +89,10 @@ int cr__wf_test_eval(struct cr_store *s, struct cr_clock *clock, const char *src
 int cr__wf_var_name_ok(const char *name);
 
 /* Engine services the scheduler needs (engine.c): a new run of the same workflow started by
- * a fire, and sending output `name` of the current activity into a run. */
-int cr__wf_child_run(struct cr__wf_exec *x, const char *cause, int64_t *run_id);
+ * a fire of the current activity planned for fired_at, and sending output `name` of the
+ * current activity into a run. */
+int cr__wf_child_run(struct cr__wf_exec *x, const char *cause, cr_time_t fired_at,
+                     int64_t *run_id);
 int cr__wf_route(struct cr__wf_exec *x, int64_t run_id, const char *output, int64_t pop,
                  int64_t count);
 

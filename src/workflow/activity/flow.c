@@ -105,7 +105,7 @@ int cr__wf_scheduler(struct cr__wf_exec *x)
     cr_time_t base = x->wake_at ? x->wake_at : x->now;
     cr_time_format_iso(base, planned);
     snprintf(cause, sizeof cause, "scheduler '%s' fired at %s", x->act->id, planned);
-    if ((rc = cr__wf_child_run(x, cause, &child)) ||
+    if ((rc = cr__wf_child_run(x, cause, base, &child)) ||
         (rc = cr__wf_route(x, child, "default", 0, 0)))
         return rc;
     json_object_set_new(x->state, "fires", json_integer(fires + 1));

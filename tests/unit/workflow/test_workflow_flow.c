@@ -598,8 +598,8 @@ static void test_delivery_activities(void **state)
     int64_t run = wf_start(&w, text);
 
     /* the workflow engine alone: the email activities prepare their deliveries and wait for
-     * the sending; the sms ones leave a draft and pass the population on at once */
-    assert_int_equal(wf_steps_only(&w), 8); /* start, q, m, m2, m3, s, s2, after-sms */
+     * the sending; the sms ones (confirmation on) prepare theirs and wait for a person */
+    assert_int_equal(wf_steps_only(&w), 7); /* start, q, m, m2, m3, s, s2 */
     assert_string_equal(wf_run_status(&w, run).s, "running");
     const char *emails[] = {"m", "m2", "m3"};
     int64_t d[3];
@@ -623,11 +623,14 @@ static void test_delivery_activities(void **state)
     }
     assert_string_equal(wf_list_members(&w, "after-offer").s, "(no list)");
     assert_string_equal(wf_list_members(&w, "after-offer3").s, "(no list)");
-    assert_string_equal(wf_list_members(&w, "after-sms").s, wf_where(WF_N, email_in).s);
+    assert_string_equal(wf_list_members(&w, "after-sms").s, "(no list)");
 
-    /* with the delivery engine: sent, and each activity goes on by its outbound */
+    /* with the delivery engine: sent, and each activity goes on by its outbound; the sms
+     * ones still wait for their confirmation */
     assert_int_equal(wf_run(&w), 5); /* m, m2, m3 woken; after, after3 */
-    assert_string_equal(wf_run_status(&w, run).s, "finished");
+    assert_string_equal(wf_run_status(&w, run).s, "running");
+    assert_string_equal(wf_act_status(&w, run, "s").s, "waiting");
+    assert_string_equal(wf_act_status(&w, run, "s2").s, "waiting");
     for (int k = 0; k < 3; k++) {
         assert_string_equal(wf_act_status(&w, run, emails[k]).s, "done");
         check_sent(&w, d[k]);
@@ -647,13 +650,14 @@ static void test_delivery_activities(void **state)
                                 "d.channel = a.channel",
                             (long long)run, (long long)pop, (long long)campaign),
                      5);
-    /* the sms ones stay drafts, never prepared */
+    /* the sms ones are prepared (on the phone column) and await confirmation */
     assert_int_equal(wf_int(&w, "SELECT count(*) FROM delivery WHERE channel = 'sms' AND "
-                                "status = 'draft' AND prepared_at IS NULL"),
+                                "status = 'ready' AND prepared_at IS NOT NULL"),
                      2);
     assert_int_equal(wf_int(&w, "SELECT count(*) FROM delivery_log l JOIN delivery d ON d.id = "
-                                "l.delivery_id WHERE d.channel = 'sms'"),
-                     0);
+                                "l.delivery_id WHERE d.activity_id = 's2'"),
+                     wf_int(&w, "SELECT count(*) FROM population_member WHERE population_id = "
+                                "%lld", (long long)pop));
     assert_string_equal(wf_str(&w, "SELECT channel || ' ' || label FROM delivery WHERE "
                                     "activity_id = 'm'").s,
                         "email deliveries / m");
@@ -704,14 +708,13 @@ static void test_delivery_activities(void **state)
                                 "'%%\"delivery\":' || d.id || '}%%'", (long long)run));
 
     /* outbound none: nothing goes on; without_population: the incoming population;
-     * with_population: those the delivery targeted (not those it excluded); the sms with
-     * population passes everyone it got */
+     * with_population: those the delivery targeted (not those it excluded); the sms ones,
+     * unconfirmed, have sent nothing on yet */
     assert_string_equal(wf_out_names(&w, run, "m").s, "");
-    assert_string_equal(wf_out_names(&w, run, "s").s, "");
     assert_string_equal(wf_out(&w, run, "m2", "default").s, wf_where(WF_N, email_targeted).s);
     assert_string_equal(wf_out(&w, run, "m2", "default").s, "1 3 4 7 9 16 18 19 21 22 28");
     assert_string_equal(wf_out(&w, run, "m3", "default").s, wf_where(WF_N, email_in).s);
-    assert_string_equal(wf_out(&w, run, "s2", "default").s, wf_where(WF_N, email_in).s);
+    assert_string_equal(wf_act_status(&w, run, "s2").s, "waiting");
     assert_string_equal(wf_list_members(&w, "after-offer").s, wf_where(WF_N, email_targeted).s);
     assert_string_equal(wf_list_members(&w, "after-offer3").s, wf_where(WF_N, email_in).s);
     /* three email deliveries, each its own messages */
