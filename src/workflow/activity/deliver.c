@@ -125,7 +125,7 @@ static int recurring_first(struct cr__wf_exec *x, struct cr_delivery_new *n, con
     struct cr_delivery_fire f = {0};
     char period[CR_PERIOD_BUFSZ];
     const char *tz;
-    int64_t anchor, parent, exec, fire;
+    int64_t anchor = 0, parent, exec, fire;
     enum cr_fire_state st;
     int rc;
     if ((rc = fire_of_run(x, &anchor, &f.fired_at, &tz)))
