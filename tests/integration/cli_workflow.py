@@ -46,21 +46,26 @@ def setup(c, profiles=400, subscriptions=False):
     if subscriptions:
         c.run("demo", "generate", "subscriptions", "--count", str(profiles), "--out", "s.csv")
         c.run("import", "subscriptions", "s.csv", "--json")
-    # email templates and a pickup account as users add them; sms and push ones with SQL
-    # until their channels land
+    # email and sms templates, a pickup account and an SMS file sink as users add them;
+    # push ones with SQL until their channel lands
     os.makedirs(c.path("pickup"), exist_ok=True)
+    os.makedirs(c.path("sms-sink"), exist_ok=True)
+    c.run("account", "add", "file", "sms", "--dir", c.path("sms-sink"))
     c.run("account", "add", "pickup", "mail", "--dir", c.path("pickup"))
     for name in ["offer", "offer-reminder", "app-email"]:
         c.write(name + ".json", json.dumps({
             "from": "Shop <shop@example.com>", "subject": "Hello {{ profile.first_name }}",
             "html": "<p><a href=\"https://shop.example/offer\">offer</a></p>"}))
         c.run("template", "add", "email", name, name + ".json")
-    for name, channel in [("offer-sms", "sms"), ("app-sms", "sms"), ("app-push", "push")]:
-        content = json.dumps({"text": "Hello {{ profile.first_name }}"})
-        sql(c, "INSERT INTO template (name, channel, content, created_at, updated_at) "
-               "VALUES (?, ?, ?, '2026-01-01', '2026-01-01')", (name, channel, content))
-    for name, kind, channel in [("sms", "smpp", "sms"), ("apns", "apns", "push"),
-                                ("fcm", "fcm", "push")]:
+    c.write("sms.json", json.dumps({"text": "Hi {{ profile.first_name }}"}))
+    for name in ["offer-sms", "app-sms"]:
+        c.run("template", "add", "sms", name, "sms.json")
+    c.run("template", "add", "sms", "birthday-sms",
+          os.path.join(EXAMPLES, "seed-002-sms-template.json"))
+    content = json.dumps({"text": "Hello {{ profile.first_name }}"})
+    sql(c, "INSERT INTO template (name, channel, content, created_at, updated_at) "
+           "VALUES ('app-push', 'push', ?, '2026-01-01', '2026-01-01')", (content,))
+    for name, kind, channel in [("apns", "apns", "push"), ("fcm", "fcm", "push")]:
         sql(c, "INSERT INTO account (name, kind, channel, created_at, updated_at) "
                "VALUES (?, ?, ?, '2026-01-01', '2026-01-01')", (name, kind, channel))
 
@@ -118,7 +123,8 @@ def test_validate_reports_every_problem(c):
 
 def test_examples_are_valid(c):
     setup(c, profiles=10)
-    for f in ["seed-001-cross-channel.json", "seed-003-push-cross-channel.json",
+    for f in ["seed-001-cross-channel.json", "seed-002-recurring-sms.json",
+              "seed-003-push-cross-channel.json",
               "seed-003-push-cross-channel.yaml", "gold-segments.json"]:
         out, _ = c.run("workflow", "validate", os.path.join(EXAMPLES, f))
         expect("valid" in out, out)
@@ -189,13 +195,24 @@ def test_seed_001(c):
                          "(SELECT id FROM list WHERE name = 'engaged-gold')"))
     expect(engaged == sorted(clicked_offer), "the list holds who clicked the offer")
     for act, n, want in [("reminder", len(no_open), "sent"),
-                         ("nudge", len(open_no_click), "draft")]:
-        d = sql(c, "SELECT channel, status, population_id FROM delivery WHERE "
+                         ("nudge", len(open_no_click), "sent")]:
+        d = sql(c, "SELECT channel, status, population_id, id FROM delivery WHERE "
                    "workflow_run_id = ? AND activity_id = ?", (run, act))
         expect(len(d) == 1 and d[0][1] == want, d)
         got = sql(c, "SELECT count(*) FROM population_member WHERE population_id = ?",
                   (int(d[0][2]),))
         expect(int(got[0][0]) == n, (act, got, n))
+    # the SMS branch end to end: the nudge was prepared on the phone column ("confirm":
+    # false) and sent to everyone it targeted
+    nudge = c.json("delivery", "show", str(int(d[0][3])), "--json")
+    k = nudge["kpis"]
+    expect(nudge["channel"] == "sms" and nudge["confirmed_by"] is None, nudge)
+    expect(k["targeted"] + sum(k["excluded"].values()) == len(open_no_click), k)
+    expect(k["targeted"] == k["sent"] > 0 and k["pending"] == 0, k)
+    logs = c.json("delivery", "logs", str(nudge["id"]), "--json")
+    expect(sorted(x["profile"] for x in logs) == sorted(open_no_click), "one row each")
+    expect(all(x["address"].startswith("+") for x in logs if x["status"] == "sent"), logs[:3])
+    expect(a["nudge"]["status"] == "done" and a["nudge"]["outputs"] == {}, a["nudge"])
     expect(s["status"] == "finished", s)
     camp = c.json("campaign", "show", "winter-2026", "--json")
     expect(len(camp["deliveries"]) == 3, camp)
@@ -214,15 +231,24 @@ def test_seed_003(c):
     s, a = status(c, run)
     expect(a["subscribers"]["count_out"] == len(targeted) and len(mobile) > 10, a)
     expect(a["by_channel"]["outputs"] == {"mobile": len(mobile), "email": len(email)}, a)
-    # the email waits for a person to confirm it (the default): the union waits too
+    # the email and the SMS wait for a person to confirm them (the default): the union
+    # waits too
     expect(a["mail"]["status"] == "waiting" and a["week"]["status"] == "idle", a)
-    mail = int(sql(c, "SELECT id FROM delivery WHERE workflow_run_id = ? AND activity_id = "
-                      "'mail'", (run,))[0][0])
+    expect(a["sms"]["status"] == "waiting", a["sms"])
+    mail, text = [int(sql(c, "SELECT id FROM delivery WHERE workflow_run_id = ? AND "
+                             "activity_id = ?", (run, act))[0][0]) for act in ("mail", "sms")]
     expect(c.json("delivery", "show", str(mail), "--json")["status"] == "ready", mail)
+    expect(c.json("delivery", "show", str(text), "--json")["status"] == "ready", text)
     c.run("delivery", "confirm", str(mail))
     run_engine(c)
     s, a = status(c, run)
-    expect(a["mail"]["status"] == "done" and a["week"]["status"] == "waiting", a)
+    expect(a["mail"]["status"] == "done" and a["together"]["status"] == "collecting", a)
+    c.run("delivery", "confirm", str(text))
+    run_engine(c)
+    s, a = status(c, run)
+    expect(a["sms"]["status"] == "done" and a["week"]["status"] == "waiting", a)
+    sms = c.json("delivery", "show", str(text), "--json")["kpis"]
+    expect(sms["sent"] == sms["targeted"] > 0, sms)
     c.run("clock", "advance", "7d")
     run_engine(c)
     s, a = status(c, run)
