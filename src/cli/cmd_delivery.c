@@ -96,6 +96,30 @@ static void print_kpis(json_t *k)
 #undef KPI
 }
 
+/* A recurring delivery lists its executions (its KPIs are theirs summed); an execution
+ * names its parent, its period and how many fires it holds. */
+static void print_recurring(json_t *j)
+{
+    json_t *ex = json_object_get(j, "executions"), *e;
+    size_t i;
+    if (json_is_integer(json_object_get(j, "parent")))
+        printf("  execution of recurring delivery %lld, period %s, %zu fire(s)\n",
+               (long long)json_integer_value(json_object_get(j, "parent")),
+               json_string_value(json_object_get(j, "period")),
+               json_array_size(json_object_get(j, "fires")));
+    if (!json_is_array(ex))
+        return;
+    printf("  recurring (aggregation %s): %zu execution(s), KPIs below are their sum\n",
+           json_string_value(json_object_get(
+               json_object_get(json_object_get(j, "options"), "recurring"), "aggregation")),
+           json_array_size(ex));
+    json_array_foreach(ex, i, e) {
+        printf("    %-8lld %-12s %s\n", (long long)json_integer_value(json_object_get(e, "id")),
+               json_string_value(json_object_get(e, "period")),
+               json_string_value(json_object_get(e, "status")));
+    }
+}
+
 static int show(struct cli *c, int64_t id, int as_json)
 {
     struct cr_err err = CR_ERR_INIT;
@@ -111,6 +135,7 @@ static int show(struct cli *c, int64_t id, int as_json)
                json_string_value(json_object_get(j, "status")));
         if (json_is_string(json_object_get(j, "error")))
             printf("  error: %s\n", json_string_value(json_object_get(j, "error")));
+        print_recurring(j);
         print_kpis(json_object_get(j, "kpis"));
     }
     json_decref(j);
