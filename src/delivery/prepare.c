@@ -28,6 +28,7 @@
 #include "channel/email/address.h"
 #include "channel/email/email.h"
 #include "channel/sms/gsm.h"
+#include "channel/sms/sms.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/strmap.h"
@@ -56,10 +57,9 @@ struct prep {
     struct cr_schema profile;
     json_t *sample;
     char *channel;
-    /* sms: the text, rendered per recipient to count its parts */
-    struct cr_template *sms_text;
-    struct cr_tvars *vars;
-    struct cr_trecord *rec;
+    /* sms: the text, rendered per recipient as it will be sent to count its parts */
+    struct cr_sms_channel *sms_text;
+    int64_t sms_next_log, sms_log; /* the log id the next / this row will likely get */
     struct cr_buf rendered;
     int64_t max_segments, segments, segments_total;
 };
@@ -202,12 +202,11 @@ static const char *sms_text(struct prep *p, const char *const *row, char *detail
     struct cr_err e = CR_ERR_INIT;
     enum cr_sms_coding coding;
     size_t parts = 0, units = 0;
-    cr_trecord_set_row(p->rec, row);
-    cr_tvars_clear(p->vars);
-    cr_tvars_set_record(p->vars, "profile", p->rec);
-    cr_buf_reset(&p->rendered);
-    if (cr_template_render(p->sms_text, p->vars, &p->rendered, &e)) {
-        snprintf(detail, detail_len, "text: %s", cr_err_msg(&e));
+    /* tracked links are counted with the token of the row's likely id: a token's length
+     * only changes when the id crosses a power of 128, so a guess a little off still
+     * counts the same parts */
+    if (cr_sms_render(p->sms_text, row, p->sms_log, &p->rendered, &e)) {
+        snprintf(detail, detail_len, "%s", cr_err_msg(&e));
         return "personalisation_error";
     }
     int rc = cr_sms_count(p->rendered.data ? p->rendered.data : "", p->rendered.len, &coding,
@@ -237,6 +236,7 @@ static const char *judge(struct prep *p, const char *const *row, size_t addr_col
     int64_t v;
     int sms = p->sms_text != NULL;
     p->segments = 0;
+    p->sms_log = p->sms_next_log++; /* every row judged is inserted */
     if (!in || !*in)
         return "missing_address";
     if (sms) {
@@ -312,22 +312,23 @@ static int targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql,
  * ("max_segments"), else the setting sms.max_segments, else 10. */
 static int open_sms(struct prep *p, struct cr_err *err)
 {
-    const char *text = json_string_value(json_object_get(p->content, "text"));
-    struct cr_template_opts o = {0};
+    json_t *campaign = NULL;
     char *v = NULL;
-    int rc;
-    if (!text)
-        return cr_err_set(err, CR_EINVAL, "delivery %lld: its content has no text",
-                          (long long)p->id);
-    o.load_snippet = cr_snippet_load_store;
-    o.snippet_data = p->s;
-    o.clock = p->clock;
-    if ((rc = cr_template_compile(text, strlen(text), &o, &p->sms_text, err))) {
-        cr_err_prefix(err, "text: ");
-        return rc;
+    int64_t max_id = 0;
+    int rc = cr__delivery_campaign(p->s, p->id, &campaign, err);
+    if (!rc) {
+        /* the variables and links the sending gives, so the parts counted are the parts
+         * sent */
+        struct cr_sms_opts o = {p->id, NULL, json_is_true(json_object_get(p->options, "strict")),
+                                p->clock, campaign, p->options, 1};
+        rc = cr_sms_channel_open(p->s, p->content, NULL, &p->profile, &o, &p->sms_text, err);
     }
-    p->vars = cr_tvars_new();
-    p->rec = cr_trecord_new(p->profile.cols, p->profile.ncols);
+    json_decref(campaign);
+    if (rc || (rc = cr_store_query_int64(p->s, err, &max_id,
+                                         "SELECT COALESCE(max(id), 0) FROM delivery_log",
+                                         "")) < 0)
+        return rc;
+    p->sms_next_log = max_id + 1;
     cr_buf_init(&p->rendered, 1u << 20);
     p->max_segments = json_integer_value(json_object_get(p->options, "max_segments"));
     if (p->max_segments <= 0) {
@@ -576,11 +577,7 @@ static int prepare(struct cr_store *s, struct cr_clock *clock, int64_t id, int64
             cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(&e2));
     }
     cr_email_channel_close(p.ch);
-    cr_template_free(p.sms_text);
-    if (p.vars)
-        cr_tvars_free(p.vars);
-    if (p.rec)
-        cr_trecord_free(p.rec);
+    cr_sms_channel_close(p.sms_text);
     cr_buf_release(&p.rendered);
     free(p.channel);
     cr_schema_release(&p.profile);

@@ -68,7 +68,13 @@ def test_smpp_send_receipts_and_stop(c):
                   "--filter", "true")[0].strip()
         c.run("delivery", "prepare", d)
         show = c.json("delivery", "show", d, "--json")
+        # parts counted with the tracked link as it will be sent: Zoë's UCS-2 text is 69
+        # units with it (one part); a token longer than the real one would make it two
         expect(show["status"] == "ready" and show["preparation"]["segments"] == 6, show)
+        seg = {x["address"]: x for x in c.json("delivery", "logs", d, "--json")}
+        expect(sql(c, "SELECT segments FROM delivery_log WHERE address = '+33612345603'")
+               == [(1,)] or sql(c, "SELECT segments FROM delivery_log WHERE address = "
+                                   "'+33612345603'") == [("1",)], seg)
         expect(show["kpis"]["excluded"] == {"opted_out": 1}, show["kpis"])
         c.run("delivery", "confirm", d)
         c.run("engine", "run", "--until-idle")
