@@ -12,6 +12,7 @@ from crier_test import expect, main
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "smsc"))
 from smsc_peer import Smsc  # noqa: E402
+from cli_tracking import Server, free_port, request  # noqa: E402
 
 PEOPLE = (
     "external_id,phone,first_name,sms_optout\n"
@@ -188,6 +189,34 @@ def test_file_sink_and_proof(c):
     expect(r["message_id"] == f"file-{r['id']}", r)
 
 
+def test_click_on_an_sms_link(c):
+    """A tracked link in an SMS redirects to the template's URL and counts as a click."""
+    setup(c)
+    port = free_port()
+    c.run("config", "set", "public_url", f"http://127.0.0.1:{port}")
+    os.makedirs(c.path("sms"), exist_ok=True)
+    c.run("account", "add", "file", "sink", "--dir", c.path("sms"))
+    d = c.run("delivery", "create", "--template", "soir", "--account", "sink", "--filter",
+              "external_id = '1'", "--no-confirm")[0].strip()
+    c.run("delivery", "prepare", d)
+    c.run("engine", "run", "--until-idle")
+    with open(c.path(f"sms/{d}.jsonl")) as f:
+        text = json.loads(f.readline())["text"]
+    m = re.search(r"http://127\.0\.0\.1:\d+(/c/[A-Za-z0-9_-]+)", text)
+    expect(m, text)
+    with Server(c, port) as srv:
+        status, headers, _ = request(port, "GET", m.group(1))
+        expect(status == 302 and headers["location"] == "https://shop.example/soir",
+               (status, headers))
+        path = m.group(1)
+        forged = path[:8] + ("A" if path[8] != "A" else "B") + path[9:]  # altered
+        status, _, _ = request(port, "GET", forged)
+        expect(status == 404, status)
+        srv.stop()
+    k = c.json("delivery", "show", d, "--json")["kpis"]
+    expect(k["clicks"] == 1 and k["unique_clicks"] == 1, k)
+
+
 def test_smsc_refusing_the_bind_fails_the_delivery(c):
     with Smsc(c.dir, "badpw", "--password", "other") as smsc:
         setup(c, smsc)
@@ -203,4 +232,5 @@ def test_smsc_refusing_the_bind_fails_the_delivery(c):
 
 if __name__ == "__main__":
     main([test_smpp_send_receipts_and_stop, test_stop_keywords_are_configurable,
-          test_file_sink_and_proof, test_smsc_refusing_the_bind_fails_the_delivery])
+          test_file_sink_and_proof, test_click_on_an_sms_link,
+          test_smsc_refusing_the_bind_fails_the_delivery])
