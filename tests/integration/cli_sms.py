@@ -217,6 +217,25 @@ def test_click_on_an_sms_link(c):
     expect(k["clicks"] == 1 and k["unique_clicks"] == 1, k)
 
 
+def test_the_docs_template_works(c):
+    """docs/sms.md's template example, as a user would copy it."""
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "sms.md")).read()
+    block = re.search(r"```json\n(.*?)```", doc, re.S).group(1)
+    setup(c)
+    c.write("offer-sms.json", block)
+    c.run("template", "add", "sms", "offer", "offer-sms.json")
+    os.makedirs(c.path("sms"), exist_ok=True)
+    c.run("account", "add", "file", "sink", "--dir", c.path("sms"))
+    d = c.run("delivery", "create", "--template", "offer", "--account", "sink", "--filter",
+              "external_id = '1'", "--no-confirm")[0].strip()
+    c.run("delivery", "prepare", d)
+    c.run("engine", "run", "--until-idle")
+    with open(c.path(f"sms/{d}.jsonl")) as f:
+        m = json.loads(f.readline())
+    expect(m["from"] == "CrierShop" and m["text"] == "Ann, 20% off this week: "
+           "https://shop.example/offer - STOP to opt out", m)
+
+
 def test_smsc_refusing_the_bind_fails_the_delivery(c):
     with Smsc(c.dir, "badpw", "--password", "other") as smsc:
         setup(c, smsc)
@@ -232,5 +251,5 @@ def test_smsc_refusing_the_bind_fails_the_delivery(c):
 
 if __name__ == "__main__":
     main([test_smpp_send_receipts_and_stop, test_stop_keywords_are_configurable,
-          test_file_sink_and_proof, test_click_on_an_sms_link,
+          test_file_sink_and_proof, test_click_on_an_sms_link, test_the_docs_template_works,
           test_smsc_refusing_the_bind_fails_the_delivery])
