@@ -88,6 +88,8 @@ int cmd_account(struct cli *c, struct cli_args *a);
 int cmd_delivery(struct cli *c, struct cli_args *a);
 int cmd_campaign(struct cli *c, struct cli_args *a);
 int cmd_serve(struct cli *c, struct cli_args *a);
+/* The options of `account add apns|fcm` into settings and secrets (cmd_account_push.c). */
+int cli_account_push(struct cli_args *a, const char *kind, json_t *settings, json_t *secrets);
 /* Prints an error unless url is a usable public base URL (http or https, no query). */
 int cli_check_public_url(const char *url);
 int cmd_bounce(struct cli *c, struct cli_args *a);

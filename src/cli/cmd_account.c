@@ -24,28 +24,15 @@
     "       crier account add smpp NAME --host H [--port P] --system-id ID --password-env VAR\n"   \
     "                 [--system-type T] --source-addr A [--source-ton N --source-npi N]\n"        \
     "                 [--bind transceiver|transmitter] [--window N] [--rate N/s] [--json]\n"      \
-    "       crier account add file NAME --dir PATH [--channel sms|push] [--json]\n"               \
+    "       crier account add file NAME --dir PATH [--channel sms|push] [--platform ios|android]\n"\
+    "                 [--json]\n"                                                               \
+    "       crier account add apns NAME --app APP --team-id T --key-id K --key FILE.p8\n"         \
+    "                 --topic BUNDLE [--environment sandbox|production] [--url URL]\n"           \
+    "                 [--ca-file PEM] [--concurrency N] [--rate N/s] [--json]\n"                 \
+    "       crier account add fcm NAME --app APP --service-account FILE.json [--project-id P]\n"  \
+    "                 [--token-url URL] [--url URL] [--ca-file PEM] [--concurrency N]\n"         \
+    "                 [--rate N/s] [--json]\n"                                                   \
     "       crier account list [--json]"
-
-static int read_file(const char *path, char **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cli_error("cannot read %s: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0, r;
-    char *b = malloc(cap);
-    while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
-        n += r;
-        if (n + 1 == cap && n < (1 << 20))
-            b = realloc(b, cap *= 2);
-    }
-    fclose(f);
-    if (!b)
-        return cli_error("out of memory");
-    b[n] = 0;
-    *out = b;
-    return CLI_OK;
-}
 
 static int positive(const char *opt, const char *v, double *out)
 {
@@ -123,15 +110,15 @@ static int add_smtp(struct cli_args *a, json_t *settings, json_t *secrets)
         json_object_set_new(settings, "rate", json_real(d));
     }
     if (sel || dom || key) {
-        char *pem = NULL;
+        struct cr_buf pem = CR_BUF_INIT(1u << 20);
         if (!sel || !dom || !key)
             return cli_error("DKIM needs --dkim-selector, --dkim-domain and --dkim-key");
-        if (read_file(key, &pem))
+        if (cli_read_file(key, &pem))
             return CLI_FAIL;
         json_object_set_new(settings, "dkim_selector", json_string(sel));
         json_object_set_new(settings, "dkim_domain", json_string(dom));
-        json_object_set_new(secrets, "dkim_key", json_string(pem));
-        free(pem);
+        json_object_set_new(secrets, "dkim_key", json_string(pem.data));
+        cr_buf_release(&pem);
     }
     if (bcc)
         json_object_set_new(settings, "bcc", json_string(bcc));
@@ -214,6 +201,16 @@ static int add_file(struct cli_args *a, json_t *settings, const char **channel)
     if (strcmp(ch, "sms") && strcmp(ch, "push"))
         return cli_error("--channel is sms or push for a file account, not '%s'", ch);
     *channel = strcmp(ch, "sms") == 0 ? "sms" : "push";
+    /* a push sink stands for one platform's service (apns: ios, fcm: android) */
+    const char *platform = NULL;
+    if (cli_opt(a, "--platform", &platform) < 0)
+        return CLI_FAIL;
+    if (platform && strcmp(ch, "push"))
+        return cli_error("--platform is for --channel push");
+    if (platform && strcmp(platform, "ios") && strcmp(platform, "android"))
+        return cli_error("--platform is ios or android, not '%s'", platform);
+    if (strcmp(ch, "push") == 0)
+        json_object_set_new(settings, "platform", json_string(platform ? platform : "ios"));
     if (!dir || !*dir)
         return cli_error("a file account needs --dir PATH (a folder for the messages)");
     char *abs = realpath(dir, NULL);
@@ -257,8 +254,12 @@ static int add(struct cli *c, struct cli_args *a)
         rc = add_smpp(a, settings, secrets);
     } else if (strcmp(kind, "file") == 0) {
         rc = add_file(a, settings, &channel);
+    } else if (strcmp(kind, "apns") == 0 || strcmp(kind, "fcm") == 0) {
+        channel = "push";
+        rc = cli_account_push(a, kind, settings, secrets);
     } else {
-        rc = cli_error("unknown account kind '%s' (smtp, pickup, smpp or file)", kind);
+        rc = cli_error("unknown account kind '%s' (smtp, pickup, smpp, file, apns or fcm)",
+                       kind);
     }
     if (rc || (rc = cli_no_more_options(a)) || (rc = cli_expect(a, 0, ACCOUNT_USAGE)) ||
         (rc = cli_open_store(c, 0)))

@@ -27,7 +27,7 @@
 #define TEMPLATE_USAGE                                                                         \
     "crier template render FILE [--context ctx.json | --profile ID] [--snippets DIR] "        \
     "[--strict]\n"                                                                             \
-    "       crier template add email|sms NAME FILE.json [--replace] [--json]\n"                \
+    "       crier template add email|sms|push NAME FILE.json [--replace] [--json]\n"           \
     "       crier template list [--json]"
 #define MAX_TEMPLATE (1u << 20)
 
