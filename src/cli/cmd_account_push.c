@@ -127,8 +127,7 @@ static int add_fcm(struct cli_args *a, json_t *settings, json_t *secrets)
     if (!j)
         rc = cli_error("%s:%d:%d: %s", sa, je.line, je.column, je.text);
     else if (!email || !pk)
-        rc = cli_error("%s is not a service account key (client_email and private_key needed)",
-                       sa);
+        rc = cli_error("%s is not a service account key (client_email and private_key needed)", sa);
     else if (!pid)
         rc = cli_error("%s has no project_id: give --project-id", sa);
     else if (!(rc = key_is(pk, EVP_PKEY_RSA, "the service account's private_key"))) {

@@ -65,8 +65,9 @@ static int release_dead_claims(struct cr_store *s, struct cr_err *err)
     size_t ndead = 0;
     int rc;
     gethostname(host, sizeof host - 1);
-    if ((rc = cr_stmt_prepare(s, "SELECT DISTINCT claimed_by FROM delivery_log WHERE status = "
-                                 "'sending'",
+    if ((rc = cr_stmt_prepare(s,
+                              "SELECT DISTINCT claimed_by FROM delivery_log WHERE status = "
+                              "'sending'",
                               &st, err)))
         return rc;
     while ((rc = cr_stmt_step(st, err)) == 1) {
@@ -94,8 +95,7 @@ static int release_dead_claims(struct cr_store *s, struct cr_err *err)
 }
 
 /* Opens (or reuses) the channel of delivery id. */
-static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
-                        struct cr_err *err)
+static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id, struct cr_err *err)
 {
     struct cr_stmt *st = NULL;
     struct cr_account a;
@@ -106,8 +106,9 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
     if ((cache.email || cache.sms) && cache.delivery_id == id)
         return 0;
     cache_drop();
-    int rc = cr_stmt_prepare(s, "SELECT content, options, account_id, label, started_at, "
-                                "channel FROM delivery WHERE id = ?",
+    int rc = cr_stmt_prepare(s,
+                             "SELECT content, options, account_id, label, started_at, "
+                             "channel FROM delivery WHERE id = ?",
                              &st, err);
     if (rc)
         return rc;
@@ -135,8 +136,10 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
         goto out;
     }
     if (strcmp(channel, "email") && strcmp(channel, "sms")) {
-        rc = cr_err_set(err, CR_EUNSUPPORTED, "delivery %lld: sending %s deliveries is not "
-                        "supported yet", (long long)id, channel);
+        rc = cr_err_set(err, CR_EUNSUPPORTED,
+                        "delivery %lld: sending %s deliveries is not "
+                        "supported yet",
+                        (long long)id, channel);
         goto out;
     }
     if ((rc = cr__delivery_campaign(s, id, &campaign, err)))
@@ -146,8 +149,7 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id,
     if (!(rc = cr_schema_load(s, "profile", &cache.profile, err)))
         rc = strcmp(channel, "sms") == 0
                  ? cr__send_sms_open(s, clock, id, content, &a, label, options, campaign, err)
-                 : cr__send_email_open(s, clock, id, content, &a, label, options, campaign,
-                                       err);
+                 : cr__send_email_open(s, clock, id, content, &a, label, options, campaign, err);
     cr_account_release(&a);
     if (rc) {
         cache_drop();
@@ -271,13 +273,14 @@ static int record(struct send_batch *b, struct cr_err *err)
         if ((rc = cr_stmt_step(up, err)) < 0)
             goto fail;
         if (quarantines(o) &&
-            (rc = cr_store_run(s, err,
-                               "INSERT INTO quarantine (channel, address, reason, error_count, "
-                               "status, first_at, last_at) VALUES (?, ?, ?, 1, "
-                               "'quarantined', ?, ?) ON CONFLICT (channel, address) DO UPDATE "
-                               "SET error_count = quarantine.error_count + 1, reason = "
-                               "excluded.reason, status = 'quarantined', last_at = excluded.last_at",
-                               "sssss", channel, o->address, error, ts, ts)))
+            (rc =
+                 cr_store_run(s, err,
+                              "INSERT INTO quarantine (channel, address, reason, error_count, "
+                              "status, first_at, last_at) VALUES (?, ?, ?, 1, "
+                              "'quarantined', ?, ?) ON CONFLICT (channel, address) DO UPDATE "
+                              "SET error_count = quarantine.error_count + 1, reason = "
+                              "excluded.reason, status = 'quarantined', last_at = excluded.last_at",
+                              "sssss", channel, o->address, error, ts, ts)))
             goto fail;
     }
     cr_stmt_reset(up);
@@ -489,8 +492,7 @@ int cr__send_finish(struct send_batch *b, struct send_producer *p, int rc, struc
 }
 
 /* Ends a sending delivery with nothing left to send. Returns 1 if it did. */
-static int maybe_finish(struct cr_store *s, struct cr_clock *clock, int64_t id,
-                        struct cr_err *err)
+static int maybe_finish(struct cr_store *s, struct cr_clock *clock, int64_t id, struct cr_err *err)
 {
     int64_t left;
     char ts[CR_TIME_BUFSZ];
@@ -558,17 +560,16 @@ int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did
     if (n) {
         *did = 1;
         if ((rc = open_channel(s, clock, id, err)) == 0)
-            rc = cache.channel == SEND_SMS
-                     ? cr__send_sms_claimed(s, clock, id, ids, att, n, err)
-                     : cr__send_email_claimed(s, clock, id, ids, att, n, err);
+            rc = cache.channel == SEND_SMS ? cr__send_sms_claimed(s, clock, id, ids, att, n, err)
+                                           : cr__send_email_claimed(s, clock, id, ids, att, n, err);
         if (rc) {
             /* the batch could not be sent at all (account gone, template broken, SMSC
              * refusing the bind): the delivery fails with the reason, its claims go back */
             struct cr_err e2 = CR_ERR_INIT;
             cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(err));
             if (cr_store_run(s, &e2,
-                             "UPDATE delivery SET status = 'failed', error = ? WHERE id = ?",
-                             "si", cr_err_msg(err), id) ||
+                             "UPDATE delivery SET status = 'failed', error = ? WHERE id = ?", "si",
+                             cr_err_msg(err), id) ||
                 cr_store_run(s, &e2,
                              "UPDATE delivery_log SET status = 'pending', claimed_by = NULL, "
                              "lease_until = NULL WHERE delivery_id = ? AND status = 'sending'",
@@ -637,12 +638,14 @@ int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, co
     } else {
         json_t *v;
         size_t i;
-        json_array_foreach(json_object_get(content, "proof_to"), i, v) {
+        json_array_foreach(json_object_get(content, "proof_to"), i, v)
+        {
             cr_buf_printf(&list, "%s%s", list.len ? "," : "", json_string_value(v));
         }
     }
     if (!list.len) {
-        rc = cr_err_set(err, CR_EINVAL, "no proof addresses: give --to, or proof_to in the "
+        rc = cr_err_set(err, CR_EINVAL,
+                        "no proof addresses: give --to, or proof_to in the "
                         "template");
         goto out;
     }
@@ -669,8 +672,7 @@ int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, co
     for (size_t i = 0; rc == 1 && i < cache.profile.ncols; i++)
         row[i] = cr_stmt_text(st, (int)i);
     rc = cache.channel == SEND_SMS ? cr__send_sms_proof(s, clock, id, list.data, row, sent, err)
-                                   : cr__send_email_proof(s, clock, id, list.data, row, sent,
-                                                          err);
+                                   : cr__send_email_proof(s, clock, id, list.data, row, sent, err);
 out:
     free(row);
     cr_stmt_free(st);

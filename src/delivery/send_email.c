@@ -15,8 +15,8 @@ int cr__send_email_open(struct cr_store *s, struct cr_clock *clock, int64_t id,
                         const json_t *content, const struct cr_account *a, const char *label,
                         const json_t *options, json_t *campaign, struct cr_err *err)
 {
-    struct cr_email_opts o = {id, label, json_is_true(json_object_get(options, "strict")),
-                              clock, campaign, options, 0};
+    struct cr_email_opts o = {
+        id, label, json_is_true(json_object_get(options, "strict")), clock, campaign, options, 0};
     cache.channel = SEND_EMAIL;
     return cr_email_channel_open(s, content, a, &cache.profile, &o, &cache.email, err);
 }
@@ -41,12 +41,12 @@ static int produce(void *src, struct cr_email_out *out, struct cr_err *err)
         char mid[160];
         struct cr_err e = CR_ERR_INIT;
         cr_buf_init(&p->msgs[k], 0);
-        int rc = cr_email_render(cache.email, p->row, o->address, o->log_id, 0, &p->msgs[k],
-                                 mid, &e);
+        int rc =
+            cr_email_render(cache.email, p->row, o->address, o->log_id, 0, &p->msgs[k], mid, &e);
         if (rc) {
             /* a personalisation error is final; a store error (a link not stored) is not */
-            cr__send_done(p->b, o->log_id, rc == CR_EIO ? SEND_SOFT : SEND_HARD, 0,
-                          cr_err_msg(&e), NULL);
+            cr__send_done(p->b, o->log_id, rc == CR_EIO ? SEND_SOFT : SEND_HARD, 0, cr_err_msg(&e),
+                          NULL);
             continue;
         }
         o->outcome = SEND_SOFT; /* until the transport says otherwise */
@@ -90,9 +90,8 @@ static void on_proof(void *data, const struct cr_email_result *r)
         snprintf(p->error, sizeof p->error, "%d %s", r->code, r->reply ? r->reply : "");
 }
 
-int cr__send_email_proof(struct cr_store *s, struct cr_clock *clock, int64_t id,
-                         const char *list, const char *const *row, int *sent,
-                         struct cr_err *err)
+int cr__send_email_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, const char *list,
+                         const char *const *row, int *sent, struct cr_err *err)
 {
     char ts[CR_TIME_BUFSZ], *addrs = cr_xstrdup(list);
     struct cr_buf msg = CR_BUF_INIT(0);

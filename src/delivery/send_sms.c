@@ -26,8 +26,8 @@
 #define DEFAULT_STOP "STOP,ARRET,ARRÊT,UNSUBSCRIBE,STOPALL,END,QUIT,CANCEL"
 
 struct event {
-    int mo;           /* 0: receipt, 1: reply */
-    char *a, *b;      /* receipt: message id, err (may be NULL); reply: from, text */
+    int mo;      /* 0: receipt, 1: reply */
+    char *a, *b; /* receipt: message id, err (may be NULL); reply: from, text */
     int state;
     int64_t account_id, first_ms;
 };
@@ -56,8 +56,8 @@ static void push_event(int mo, const char *a, const char *b, int state)
         events.cap = events.cap ? events.cap * 2 : 256;
         events.v = cr_xrealloc(events.v, events.cap * sizeof *events.v);
     }
-    events.v[events.n++] = (struct event){mo, cr_xstrdup(a), b ? cr_xstrdup(b) : NULL, state,
-                                          cache.account_id, now_ms()};
+    events.v[events.n++] = (struct event){mo,    cr_xstrdup(a),    b ? cr_xstrdup(b) : NULL,
+                                          state, cache.account_id, now_ms()};
 }
 
 static void on_receipt(void *data, const char *message_id, enum cr_smpp_state state,
@@ -83,12 +83,12 @@ void cr__send_sms_forget(void)
     memset(&events, 0, sizeof events);
 }
 
-int cr__send_sms_open(struct cr_store *s, struct cr_clock *clock, int64_t id,
-                      const json_t *content, const struct cr_account *a, const char *label,
-                      const json_t *options, json_t *campaign, struct cr_err *err)
+int cr__send_sms_open(struct cr_store *s, struct cr_clock *clock, int64_t id, const json_t *content,
+                      const struct cr_account *a, const char *label, const json_t *options,
+                      json_t *campaign, struct cr_err *err)
 {
-    struct cr_sms_opts o = {id, label, json_is_true(json_object_get(options, "strict")), clock,
-                            campaign, options, 0};
+    struct cr_sms_opts o = {
+        id, label, json_is_true(json_object_get(options, "strict")), clock, campaign, options, 0};
     cache.channel = SEND_SMS;
     int rc = cr_sms_channel_open(s, content, a, &cache.profile, &o, &cache.sms, err);
     if (!rc) {
@@ -131,8 +131,7 @@ static int apply_receipt(struct cr_store *s, const struct event *e, const char *
         goto out;
     char error[160];
     const char *name = cr_smpp_state_name(e->state);
-    snprintf(error, sizeof error, "receipt: %s%s%s", name, e->b ? " err:" : "",
-             e->b ? e->b : "");
+    snprintf(error, sizeof error, "receipt: %s%s%s", name, e->b ? " err:" : "", e->b ? e->b : "");
     switch (e->state) {
     case CR_SMPP_STATE_DELIVERED:
         if (cr_store_run(s, err,
@@ -197,8 +196,7 @@ static int is_stop(const char *text, const char *keywords)
         cr_casefold(kw, n, 1, &k);
         if (k.len && t.len >= k.len && memcmp(t.data, k.data, k.len) == 0) {
             unsigned char c = (unsigned char)t.data[k.len];
-            hit = c == 0 || c == ' ' || c == '.' || c == '!' || c == '\r' || c == '\n' ||
-                  c == '\t';
+            hit = c == 0 || c == ' ' || c == '.' || c == '!' || c == '\r' || c == '\n' || c == '\t';
         }
         kw = end ? end + 1 : kw + n;
     }
@@ -242,8 +240,9 @@ static int apply_mo(struct cr_store *s, struct cr_clock *clock, const struct eve
     if (rc == 1 && (rc = cr_track_unsubscribe(s, clock, &r, "sms reply", NULL, err)))
         return rc;
     /* every profile with that number, sent to or not */
-    return cr_store_run(s, err, "UPDATE profile SET sms_optout = ?, updated_at = ? WHERE "
-                                "phone = ? AND (sms_optout IS NULL OR NOT sms_optout)",
+    return cr_store_run(s, err,
+                        "UPDATE profile SET sms_optout = ?, updated_at = ? WHERE "
+                        "phone = ? AND (sms_optout IS NULL OR NOT sms_optout)",
                         "bss", 1, ts, from);
 }
 
@@ -336,8 +335,8 @@ static int produce(void *src, struct cr_sms_out *out, struct cr_err *err)
         cr_buf_init(&p->msgs[k], 0);
         int rc = cr_sms_render(cache.sms, p->row, o->log_id, &p->msgs[k], &e);
         if (rc) {
-            cr__send_done(p->b, o->log_id, rc == CR_EIO ? SEND_SOFT : SEND_HARD, 0,
-                          cr_err_msg(&e), NULL);
+            cr__send_done(p->b, o->log_id, rc == CR_EIO ? SEND_SOFT : SEND_HARD, 0, cr_err_msg(&e),
+                          NULL);
             continue;
         }
         o->outcome = SEND_SOFT; /* until the transport says otherwise */
@@ -349,8 +348,8 @@ static int produce(void *src, struct cr_sms_out *out, struct cr_err *err)
     return got;
 }
 
-int cr__send_sms_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
-                         const int64_t *ids, const int64_t *att, size_t n, struct cr_err *err)
+int cr__send_sms_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id, const int64_t *ids,
+                         const int64_t *att, size_t n, struct cr_err *err)
 {
     struct send_batch b;
     struct send_producer p;
@@ -395,8 +394,8 @@ static void proof_done(void *data, const struct cr_sms_result *r)
 
 /* Numbers are normalised as in preparation would ("+33 6 12…" → "+3312…"): only '+' and
  * digits are kept. */
-int cr__send_sms_proof(struct cr_store *s, struct cr_clock *clock, int64_t id,
-                       const char *list, const char *const *row, int *sent, struct cr_err *err)
+int cr__send_sms_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, const char *list,
+                       const char *const *row, int *sent, struct cr_err *err)
 {
     char ts[CR_TIME_BUFSZ], *nums = cr_xstrdup(list);
     struct cr_buf text = CR_BUF_INIT(0), marked = CR_BUF_INIT(0);

@@ -19,14 +19,22 @@ static const struct field {
     enum kind kind;
     enum where where;
 } fields[] = {
-    {"title", K_STR, COMMON},           {"body", K_STR, COMMON},
-    {"sound", K_STR, COMMON},           {"deep_link", K_STR, COMMON},
-    {"badge", K_BADGE, COMMON},         {"data", K_DATA, COMMON},
-    {"category", K_STR, IOS},           {"thread_id", K_STR, IOS},
-    {"interruption_level", K_STR, IOS}, {"mutable_content", K_BOOL, IOS},
-    {"content_available", K_BOOL, IOS}, {"channel_id", K_STR, ANDROID},
-    {"icon", K_STR, ANDROID},           {"color", K_STR, ANDROID},
-    {"collapse_key", K_STR, ANDROID},   {"priority", K_PRIORITY, ANDROID},
+    {"title", K_STR, COMMON},
+    {"body", K_STR, COMMON},
+    {"sound", K_STR, COMMON},
+    {"deep_link", K_STR, COMMON},
+    {"badge", K_BADGE, COMMON},
+    {"data", K_DATA, COMMON},
+    {"category", K_STR, IOS},
+    {"thread_id", K_STR, IOS},
+    {"interruption_level", K_STR, IOS},
+    {"mutable_content", K_BOOL, IOS},
+    {"content_available", K_BOOL, IOS},
+    {"channel_id", K_STR, ANDROID},
+    {"icon", K_STR, ANDROID},
+    {"color", K_STR, ANDROID},
+    {"collapse_key", K_STR, ANDROID},
+    {"priority", K_PRIORITY, ANDROID},
     {"ttl", K_TTL, ANDROID},
 };
 #define NFIELDS (sizeof fields / sizeof *fields)
@@ -77,14 +85,16 @@ static int check_level(const json_t *o, enum where level, struct cr_err *err)
 {
     const char *k, *pre = level == IOS ? "ios." : level == ANDROID ? "android." : "";
     json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         const struct field *f = find(k);
         if (level == COMMON && (!strcmp(k, "ios") || !strcmp(k, "android") ||
                                 !strcmp(k, "proof_to") || !strcmp(k, "label")))
             continue;
         if (!f || (f->where != COMMON && level == COMMON) ||
             (f->where != COMMON && f->where != level))
-            return cr_err_set(err, CR_EINVAL, "unknown field '%s%s' in a push template (title, "
+            return cr_err_set(err, CR_EINVAL,
+                              "unknown field '%s%s' in a push template (title, "
                               "body, badge, sound, deep_link, data; ios: category, thread_id, "
                               "interruption_level, mutable_content, content_available; "
                               "android: channel_id, icon, color, collapse_key, priority, ttl)",
@@ -96,8 +106,7 @@ static int check_level(const json_t *o, enum where level, struct cr_err *err)
             break;
         case K_BADGE:
             if (!json_is_integer(v) && !json_is_string(v))
-                return cr_err_set(err, CR_EINVAL, "%s%s must be a number or a template", pre,
-                                  k);
+                return cr_err_set(err, CR_EINVAL, "%s%s must be a number or a template", pre, k);
             break;
         case K_BOOL:
             if (!json_is_boolean(v))
@@ -108,18 +117,21 @@ static int check_level(const json_t *o, enum where level, struct cr_err *err)
             json_t *dv;
             if (!json_is_object(v))
                 return cr_err_set(err, CR_EINVAL, "%sdata must be an object of strings", pre);
-            json_object_foreach(v, dk, dv) {
+            json_object_foreach(v, dk, dv)
+            {
                 if (!json_is_string(dv))
-                    return cr_err_set(err, CR_EINVAL, "%sdata.%s must be a string (FCM data "
-                                      "values are strings)", pre, dk);
+                    return cr_err_set(err, CR_EINVAL,
+                                      "%sdata.%s must be a string (FCM data "
+                                      "values are strings)",
+                                      pre, dk);
                 if (!strcmp(dk, "aps") || !strcmp(dk, "deep_link"))
                     return cr_err_set(err, CR_EINVAL, "%sdata.%s: a reserved key", pre, dk);
             }
             break;
         }
         case K_PRIORITY:
-            if (!json_is_string(v) || (strcmp(json_string_value(v), "high") &&
-                                       strcmp(json_string_value(v), "normal")))
+            if (!json_is_string(v) ||
+                (strcmp(json_string_value(v), "high") && strcmp(json_string_value(v), "normal")))
                 return cr_err_set(err, CR_EINVAL, "%spriority is high or normal", pre);
             break;
         case K_TTL: {
@@ -214,7 +226,8 @@ static int build(struct cr_store *s, const json_t *c, enum cr_push_platform plat
             } else if (f->kind == K_DATA) {
                 const char *dk;
                 json_t *dv;
-                json_object_foreach((json_t *)v, dk, dv) {
+                json_object_foreach((json_t *)v, dk, dv)
+                {
                     struct cr_template *t = NULL;
                     char dw[200];
                     snprintf(dw, sizeof dw, "%s.%s", where, dk);
@@ -233,8 +246,7 @@ static int build(struct cr_store *s, const json_t *c, enum cr_push_platform plat
             bi = i;
     }
     if (!rc && !m->t[ti] && !m->t[bi])
-        rc = cr_err_set(err, CR_EINVAL, "a push template needs a title or a body (for %s)",
-                        pname);
+        rc = cr_err_set(err, CR_EINVAL, "a push template needs a title or a body (for %s)", pname);
     if (rc) {
         msgs_free(m);
         return rc;
@@ -261,7 +273,8 @@ int cr_push_template_check(struct cr_store *s, const json_t *content, struct cr_
     }
     if ((p = json_object_get(content, "proof_to")) && !json_is_array(p))
         return cr_err_set(err, CR_EINVAL, "proof_to must be an array of device tokens");
-    json_array_foreach(p, i, v) {
+    json_array_foreach(p, i, v)
+    {
         if (!json_is_string(v))
             return cr_err_set(err, CR_EINVAL, "proof_to[%zu] must be a device token", i);
     }
@@ -284,8 +297,8 @@ int cr_push_msgs_open(struct cr_store *s, const json_t *content, enum cr_push_pl
     struct cr_push_msgs *m = *out;
     m->vars = cr_tvars_new();
     m->rec = cr_trecord_new(profile->cols, profile->ncols);
-    m->delivery = json_pack("{sI ss}", "id", (json_int_t)o->delivery_id, "label",
-                            o->label ? o->label : "");
+    m->delivery =
+        json_pack("{sI ss}", "id", (json_int_t)o->delivery_id, "label", o->label ? o->label : "");
     m->campaign = o->campaign ? json_deep_copy(o->campaign) : NULL;
     return 0;
 }

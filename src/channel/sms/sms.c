@@ -56,8 +56,7 @@ static int open_tracking(struct cr_sms_channel *ch, struct cr_store *s, struct c
     return cr_urls_open(s, ch->o.delivery_id, &ch->urls, err);
 }
 
-static int open_transport(struct cr_sms_channel *ch, const struct cr_account *a,
-                          struct cr_err *err)
+static int open_transport(struct cr_sms_channel *ch, const struct cr_account *a, struct cr_err *err)
 {
     json_t *st = a->settings;
     if (strcmp(a->kind, "file") == 0) {
@@ -71,8 +70,8 @@ static int open_transport(struct cr_sms_channel *ch, const struct cr_account *a,
         return 0;
     }
     if (strcmp(a->kind, "smpp") != 0)
-        return cr_err_set(err, CR_EINVAL, "account '%s' is a %s account, not an SMS one",
-                          a->name, a->kind);
+        return cr_err_set(err, CR_EINVAL, "account '%s' is a %s account, not an SMS one", a->name,
+                          a->kind);
     struct cr_smpp_config c = {0};
     const char *bind = json_string_value(json_object_get(st, "bind"));
     c.host = json_string_value(json_object_get(st, "host"));
@@ -123,12 +122,13 @@ int cr_sms_channel_open(struct cr_store *s, const json_t *content, const struct 
         goto fail;
     }
     ch->sender = sender ? cr_xstrdup(sender) : NULL;
-    if ((rc = open_tracking(ch, s, err)) || (!o->render_only && (rc = open_transport(ch, acct, err))))
+    if ((rc = open_tracking(ch, s, err)) ||
+        (!o->render_only && (rc = open_transport(ch, acct, err))))
         goto fail;
     ch->vars = cr_tvars_new();
     ch->rec = cr_trecord_new(profile->cols, profile->ncols);
-    ch->delivery = json_pack("{sI ss}", "id", (json_int_t)o->delivery_id, "label",
-                             o->label ? o->label : "");
+    ch->delivery =
+        json_pack("{sI ss}", "id", (json_int_t)o->delivery_id, "label", o->label ? o->label : "");
     ch->campaign = o->campaign ? json_deep_copy(o->campaign) : NULL;
     *out = ch;
     return 0;
@@ -260,7 +260,9 @@ static void smpp_done(void *p, const struct cr_smpp_result *r)
                               r->outcome == CR_SMPP_SENT   ? CR_SMS_SENT
                               : r->outcome == CR_SMPP_HARD ? CR_SMS_HARD
                                                            : CR_SMS_SOFT,
-                              r->status, r->message_id ? r->message_id : "", r->nparts,
+                              r->status,
+                              r->message_id ? r->message_id : "",
+                              r->nparts,
                               r->reply};
     x->done(x->data, &o);
 }
@@ -295,8 +297,8 @@ static int file_sync(int fd, struct pending *p, size_t n, struct cr_buf *lines,
     for (size_t i = 0; i < n; i++) {
         char mid[32];
         snprintf(mid, sizeof mid, "file-%lld", (long long)p[i].log_id);
-        struct cr_sms_result r = {p[i].log_id, rc ? CR_SMS_SOFT : CR_SMS_SENT, 0, rc ? "" : mid,
-                                  p[i].parts, rc ? cr_err_msg(err) : "written"};
+        struct cr_sms_result r = {p[i].log_id, rc ? CR_SMS_SOFT : CR_SMS_SENT,  0, rc ? "" : mid,
+                                  p[i].parts,  rc ? cr_err_msg(err) : "written"};
         done(data, &r);
     }
     return rc;
@@ -324,11 +326,10 @@ static int file_send(struct cr_sms_channel *ch,
             done(data, &r);
             continue;
         }
-        json_t *j = json_pack("{sI sI ss ss* ss sI ss}", "delivery",
-                              (json_int_t)ch->o.delivery_id, "log", (json_int_t)m.log_id, "to",
-                              m.to, "from", ch->sender, "text", m.text, "parts",
-                              (json_int_t)parts, "coding",
-                              coding == CR_SMS_GSM7 ? "gsm7" : "ucs2");
+        json_t *j =
+            json_pack("{sI sI ss ss* ss sI ss}", "delivery", (json_int_t)ch->o.delivery_id, "log",
+                      (json_int_t)m.log_id, "to", m.to, "from", ch->sender, "text", m.text, "parts",
+                      (json_int_t)parts, "coding", coding == CR_SMS_GSM7 ? "gsm7" : "ucs2");
         char *line = json_dumps(j, JSON_COMPACT);
         cr_buf_puts(&lines, line);
         cr_buf_putc(&lines, '\n');
@@ -355,9 +356,9 @@ static int file_send(struct cr_sms_channel *ch,
 }
 
 int cr_sms_send_stream(struct cr_sms_channel *ch,
-                       int (*next)(void *src, struct cr_sms_out *m, struct cr_err *err),
-                       void *src, void (*done)(void *data, const struct cr_sms_result *r),
-                       void *data, struct cr_err *err)
+                       int (*next)(void *src, struct cr_sms_out *m, struct cr_err *err), void *src,
+                       void (*done)(void *data, const struct cr_sms_result *r), void *data,
+                       struct cr_err *err)
 {
     if (ch->file_path)
         return file_send(ch, next, src, done, data, err);
