@@ -699,7 +699,7 @@ static int want_condition(struct cr__qctx *q, struct node **np, const char *wher
 static int resolve(struct cr__qctx *q, struct node **np)
 {
     struct node *n = *np;
-    enum cr_query_type t;
+    enum cr_query_type t = CR_QT_NULL;
     int rc;
     if (n->kind == N_CALL)
         return resolve_call(q, np);

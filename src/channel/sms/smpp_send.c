@@ -83,7 +83,7 @@ static void fail(struct sender *sd, struct smsg *m, enum cr_smpp_outcome o, uint
         m->failed = 1;
         m->outcome = o;
         m->status = status;
-        snprintf(m->reply, sizeof m->reply, "%s", reply);
+        snprintf(m->reply, sizeof m->reply, "%.*s", (int)(sizeof m->reply - 1), reply);
     }
     for (size_t i = 0; i < m->sms.nparts; i++) {
         if (m->pstate[i] == P_PENDING) {
