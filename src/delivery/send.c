@@ -54,6 +54,7 @@ static void cache_drop(void)
     }
     cr__send_sms_forget();
     cr_schema_release(&cache.profile);
+    free(cache.started);
     memset(&cache, 0, sizeof cache);
 }
 
@@ -103,13 +104,23 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id, 
     char *label = NULL, *channel = NULL;
     int64_t account_id = 0;
     cr_time_t started = 0;
-    if ((cache.email || cache.sms) && cache.delivery_id == id)
+    /* a recurring execution starts again with each fire: its validity counts from then */
+    char *started_text = NULL;
+    int rc = cr_store_query_text(s, err, &started_text,
+                                 "SELECT started_at FROM delivery WHERE id = ?", "i", id);
+    if (rc < 0)
+        return rc;
+    if ((cache.email || cache.sms) && cache.delivery_id == id &&
+        !strcmp(started_text ? started_text : "", cache.started ? cache.started : "")) {
+        free(started_text);
         return 0;
+    }
     cache_drop();
-    int rc = cr_stmt_prepare(s,
-                             "SELECT content, options, account_id, label, started_at, "
-                             "channel FROM delivery WHERE id = ?",
-                             &st, err);
+    cache.started = started_text;
+    rc = cr_stmt_prepare(s,
+                         "SELECT content, options, account_id, label, started_at, "
+                         "channel FROM delivery WHERE id = ?",
+                         &st, err);
     if (rc)
         return rc;
     cr_stmt_bind_int64(st, 1, id);

@@ -31,6 +31,7 @@ struct send_cache {
     struct cr_sms_channel *sms;
     struct cr_schema profile;
     cr_time_t validity_end;
+    char *started; /* the delivery's started_at when opened: a new start reopens */
 };
 extern struct send_cache cr__send_cache;
 
