@@ -28,6 +28,7 @@
 #include "channel/email/address.h"
 #include "channel/email/email.h"
 #include "channel/sms/gsm.h"
+#include "channel/push/push.h"
 #include "channel/sms/sms.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -60,6 +61,9 @@ struct prep {
     /* sms: the text, rendered per recipient as it will be sent to count its parts */
     struct cr_sms_channel *sms_text;
     int64_t sms_next_log, sms_log; /* the log id the next / this row will likely get */
+    /* push: the account's app and platform; the rows are subscriptions */
+    char *push_app, *push_platform;
+    struct cr_push_msgs *push_msgs; /* strict mode only */
     struct cr_buf rendered;
     int64_t max_segments, segments, segments_total;
 };
@@ -86,9 +90,9 @@ static int load_delivery(struct prep *p, struct cr_err *err)
         p->content = json_loads(cr_stmt_text(st, 5) ? cr_stmt_text(st, 5) : "{}", 0, NULL);
         p->channel = cr_xstrdup(cr_stmt_text(st, 6));
         p->parent_id = cr_stmt_is_null(st, 7) ? 0 : cr_stmt_int64(st, 7);
-        rc = p->options && p->content ? 0
-                                      : cr_err_set(err, CR_ESTORE, "delivery %lld: unreadable",
-                                                   (long long)p->id);
+        rc = p->options && p->content
+                 ? 0
+                 : cr_err_set(err, CR_ESTORE, "delivery %lld: unreadable", (long long)p->id);
     }
     cr_stmt_free(st);
     return rc;
@@ -149,8 +153,10 @@ static int load_rules(struct prep *p, struct cr_err *err)
                  "AND l.status IN ('pending', 'sending', 'sent', 'delivered') AND "
                  "l.created_at >= ? GROUP BY l.profile_id HAVING count(DISTINCT CASE WHEN "
                  "l.fire_id IS NULL THEN d.id ELSE -l.fire_id END) >= %ld",
-                 strcmp(p->channel, "sms") == 0 ? "sms" : "email", (long long)p->fire,
-                 n > 0 ? n : 1);
+                 strcmp(p->channel, "sms") == 0    ? "sms"
+                 : strcmp(p->channel, "push") == 0 ? "push"
+                                                   : "email",
+                 (long long)p->fire, n > 0 ? n : 1);
         if ((rc = load_set(p, &p->pressured, sql, "is", p->id, ts, err)))
             goto out;
     }
@@ -196,8 +202,7 @@ static void count_reason(struct prep *p, const char *reason)
 
 /* The SMS text for the recipient, rendered to count its parts into p->segments; a reason
  * when it cannot be sent. */
-static const char *sms_text(struct prep *p, const char *const *row, char *detail,
-                            size_t detail_len)
+static const char *sms_text(struct prep *p, const char *const *row, char *detail, size_t detail_len)
 {
     struct cr_err e = CR_ERR_INIT;
     enum cr_sms_coding coding;
@@ -219,17 +224,16 @@ static const char *sms_text(struct prep *p, const char *const *row, char *detail
     if (rc || (int64_t)parts > p->max_segments) {
         snprintf(detail, detail_len, "%zu parts (%s, %zu %s), more than %lld", parts,
                  coding == CR_SMS_GSM7 ? "GSM 7-bit" : "UCS-2", units,
-                 coding == CR_SMS_GSM7 ? "septets" : "UTF-16 units",
-                 (long long)p->max_segments);
+                 coding == CR_SMS_GSM7 ? "septets" : "UTF-16 units", (long long)p->max_segments);
         return "too_long";
     }
     return NULL;
 }
 
 /* The first rule the recipient fails, or NULL. addr receives the normalised address. */
-static const char *judge(struct prep *p, const char *const *row, size_t addr_col,
-                         size_t optout_col, struct cr_buf *addr, struct cr_buf *scratch,
-                         char *detail, size_t detail_len)
+static const char *judge(struct prep *p, const char *const *row, size_t addr_col, size_t optout_col,
+                         struct cr_buf *addr, struct cr_buf *scratch, char *detail,
+                         size_t detail_len)
 {
     const char *in = row[addr_col];
     struct cr_err e = CR_ERR_INIT;
@@ -237,9 +241,14 @@ static const char *judge(struct prep *p, const char *const *row, size_t addr_col
     int sms = p->sms_text != NULL;
     p->segments = 0;
     p->sms_log = p->sms_next_log++; /* every row judged is inserted */
+    if ((!in || !*in) && p->push_app)
+        snprintf(detail, detail_len, "no active %s subscription to '%s'", p->push_platform,
+                 p->push_app);
     if (!in || !*in)
         return "missing_address";
-    if (sms) {
+    if (p->push_app) {
+        cr_buf_puts(addr, in); /* a device token: the service judges it */
+    } else if (sms) {
         char e164[CR_PHONE_MAX];
         const char *why = NULL;
         if (cr_phone_normalize(in, strlen(in), NULL, e164, &why)) {
@@ -268,6 +277,10 @@ static const char *judge(struct prep *p, const char *const *row, size_t addr_col
         if (why)
             return why;
     }
+    if (p->push_msgs && cr_push_render(p->push_msgs, row, addr->data, 0, scratch, &e)) {
+        snprintf(detail, detail_len, "%s", cr_err_msg(&e));
+        return "personalisation_error";
+    }
     if (p->ch) {
         char mid[160];
         if (cr_email_render(p->ch, row, addr->data, 0, 0, scratch, mid, &e)) {
@@ -282,11 +295,15 @@ static const char *judge(struct prep *p, const char *const *row, size_t addr_col
     return NULL;
 }
 
-static int targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql,
-                       struct cr_err *err)
+static int push_targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql,
+                            struct cr_err *err);
+
+static int targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql, struct cr_err *err)
 {
     cr_buf_puts(sql, "SELECT ");
     cr__delivery_profile_columns(sql, &p->profile);
+    if (p->push_app)
+        return push_targets_sql(p, q, sql, err);
     if (p->population_id) {
         /* a subscription population names a profile once per subscription: the
          * duplicate rule keeps one message per address */
@@ -295,8 +312,10 @@ static int targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql,
         return 0;
     }
     if (!p->filter)
-        return cr_err_set(err, CR_EINVAL, "delivery %lld has no target (no filter, no "
-                          "population)", (long long)p->id);
+        return cr_err_set(err, CR_EINVAL,
+                          "delivery %lld has no target (no filter, no "
+                          "population)",
+                          (long long)p->id);
     struct cr_query_opts o = {0};
     o.clock = p->clock;
     int rc = cr_query_compile_store(p->s, p->filter, strlen(p->filter), &o, q, err);
@@ -306,6 +325,77 @@ static int targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql,
     }
     cr_buf_printf(sql, " FROM profile p WHERE %s ORDER BY p.id", q->where);
     return 0;
+}
+
+/* Push: one row per active subscription of the target's profiles to the account's app and
+ * platform (the subscriptions themselves when the population is of subscriptions), and one
+ * row without a token for a profile that has none; the app and platform are the first two
+ * parameters. The subscription's id and token follow the profile's columns. */
+static int push_targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *sql,
+                            struct cr_err *err)
+{
+    char *dim = NULL;
+    int rc;
+    cr_buf_puts(sql, ", s.id, s.token");
+    if (p->population_id) {
+        if ((rc = cr_store_query_text(p->s, err, &dim,
+                                      "SELECT dimension FROM population WHERE id = ?", "i",
+                                      p->population_id)) < 0)
+            return rc;
+        int by_sub = dim && strcmp(dim, "subscription") == 0;
+        free(dim);
+        cr_buf_printf(sql,
+                      " FROM population_member m JOIN profile p ON p.id = m.profile_id "
+                      "LEFT JOIN subscription s ON s.%s AND s.app = ? AND "
+                      "s.platform = ? AND s.active WHERE m.population_id = ? "
+                      "ORDER BY p.id, s.id",
+                      by_sub ? "id = m.item_id" : "profile_id = p.id");
+        return 0;
+    }
+    if (!p->filter)
+        return cr_err_set(err, CR_EINVAL,
+                          "delivery %lld has no target (no filter, no "
+                          "population)",
+                          (long long)p->id);
+    struct cr_query_opts o = {0};
+    o.clock = p->clock;
+    if ((rc = cr_query_compile_store(p->s, p->filter, strlen(p->filter), &o, q, err))) {
+        cr_err_prefix(err, "target filter: ");
+        return rc;
+    }
+    cr_buf_printf(sql,
+                  " FROM profile p LEFT JOIN subscription s ON s.profile_id = p.id AND "
+                  "s.app = ? AND s.platform = ? AND s.active WHERE %s ORDER BY p.id, s.id",
+                  q->where);
+    return 0;
+}
+
+/* The account's app and platform; in strict mode the notifications are rendered now. */
+static int open_push(struct prep *p, struct cr_err *err)
+{
+    struct cr_account a;
+    json_t *campaign = NULL;
+    int rc;
+    if (!p->account_id)
+        return cr_err_set(err, CR_EINVAL, "delivery %lld has no account", (long long)p->id);
+    if ((rc = cr_account_get_id(p->s, p->account_id, 0, &a, err)))
+        return rc;
+    const char *app = json_string_value(json_object_get(a.settings, "app"));
+    const char *platform = json_string_value(json_object_get(a.settings, "platform"));
+    p->push_app = cr_xstrdup(app ? app : "");
+    p->push_platform = cr_xstrdup(platform ? platform : "ios");
+    cr_account_release(&a);
+    if (!json_is_true(json_object_get(p->options, "strict")))
+        return 0;
+    if (!(rc = cr__delivery_campaign(p->s, p->id, &campaign, err))) {
+        struct cr_push_msgs_opts o = {p->id, NULL, 1, p->clock, campaign};
+        rc = cr_push_msgs_open(p->s, p->content,
+                               strcmp(p->push_platform, "android") == 0 ? CR_PUSH_ANDROID
+                                                                        : CR_PUSH_IOS,
+                               &p->profile, &o, &p->push_msgs, err);
+    }
+    json_decref(campaign);
+    return rc;
 }
 
 /* The SMS text compiled once; the largest number of parts from the delivery's options
@@ -319,14 +409,15 @@ static int open_sms(struct prep *p, struct cr_err *err)
     if (!rc) {
         /* the variables and links the sending gives, so the parts counted are the parts
          * sent */
-        struct cr_sms_opts o = {p->id, NULL, json_is_true(json_object_get(p->options, "strict")),
-                                p->clock, campaign, p->options, 1};
+        struct cr_sms_opts o = {
+            p->id,    NULL,     json_is_true(json_object_get(p->options, "strict")),
+            p->clock, campaign, p->options,
+            1};
         rc = cr_sms_channel_open(p->s, p->content, NULL, &p->profile, &o, &p->sms_text, err);
     }
     json_decref(campaign);
     if (rc || (rc = cr_store_query_int64(p->s, err, &max_id,
-                                         "SELECT COALESCE(max(id), 0) FROM delivery_log",
-                                         "")) < 0)
+                                         "SELECT COALESCE(max(id), 0) FROM delivery_log", "")) < 0)
         return rc;
     p->sms_next_log = max_id + 1;
     cr_buf_init(&p->rendered, 1u << 20);
@@ -352,14 +443,13 @@ static json_t *merged_summary(const char *old_text, json_t *fire)
         static const char *const sums[] = {"targeted", "segments"};
         for (size_t i = 0; i < 2; i++)
             if (json_object_get(old, sums[i]) || json_object_get(m, sums[i]))
-                json_object_set_new(
-                    m, sums[i],
-                    json_integer(json_integer_value(json_object_get(old, sums[i])) +
-                                 json_integer_value(json_object_get(m, sums[i]))));
+                json_object_set_new(m, sums[i],
+                                    json_integer(json_integer_value(json_object_get(old, sums[i])) +
+                                                 json_integer_value(json_object_get(m, sums[i]))));
         json_t *ex = json_object_get(m, "excluded");
-        json_object_foreach(json_object_get(old, "excluded"), k, v)
-            json_object_set_new(ex, k, json_integer(json_integer_value(v) +
-                                                    json_integer_value(json_object_get(ex, k))));
+        json_object_foreach(json_object_get(old, "excluded"), k, v) json_object_set_new(
+            ex, k,
+            json_integer(json_integer_value(v) + json_integer_value(json_object_get(ex, k))));
     }
     json_object_set_new(m, "fires",
                         json_integer(json_integer_value(json_object_get(old, "fires")) + 1));
@@ -374,8 +464,8 @@ static int finish_fire(struct prep *p, json_t *summary, int confirm, const char 
                        struct cr_err *err)
 {
     char *old = NULL;
-    int rc = cr_store_query_text(p->s, err, &old,
-                                 "SELECT preparation FROM delivery WHERE id = ?", "i", p->id);
+    int rc = cr_store_query_text(p->s, err, &old, "SELECT preparation FROM delivery WHERE id = ?",
+                                 "i", p->id);
     if (rc < 0)
         return rc;
     json_t *m = merged_summary(old, summary);
@@ -417,28 +507,39 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
     if (p->fire)
         p->population_id = p->fire_population;
     if (!p->fire && p->parent_id)
-        return cr_err_set(err, CR_ESTATE, "delivery %lld is an execution of recurring delivery "
+        return cr_err_set(err, CR_ESTATE,
+                          "delivery %lld is an execution of recurring delivery "
                           "%lld: each fire of its workflow activity prepares its own recipients",
                           (long long)p->id, (long long)p->parent_id);
     if (!p->fire && strcmp(p->status, "draft") && strcmp(p->status, "ready") &&
         strcmp(p->status, "failed"))
-        return cr_err_set(err, CR_ESTATE, "delivery %lld is %s: only a draft, ready or failed "
-                          "delivery can be prepared", (long long)p->id, p->status);
-    int sms = strcmp(p->channel, "sms") == 0;
-    if (!sms && strcmp(p->channel, "email") != 0)
-        return cr_err_set(err, CR_EUNSUPPORTED, "delivery %lld: preparing %s deliveries is not "
-                          "supported yet", (long long)p->id, p->channel);
+        return cr_err_set(err, CR_ESTATE,
+                          "delivery %lld is %s: only a draft, ready or failed "
+                          "delivery can be prepared",
+                          (long long)p->id, p->status);
+    int sms = strcmp(p->channel, "sms") == 0, push = strcmp(p->channel, "push") == 0;
+    if (!sms && !push && strcmp(p->channel, "email") != 0)
+        return cr_err_set(err, CR_EUNSUPPORTED,
+                          "delivery %lld: preparing %s deliveries is not "
+                          "supported yet",
+                          (long long)p->id, p->channel);
     if ((rc = cr_schema_load(p->s, "profile", &p->profile, err)) || (rc = load_rules(p, err)))
         return rc;
     for (size_t i = 0; i < p->profile.ncols; i++) {
         if (strcmp(p->profile.cols[i].name, sms ? "phone" : "email") == 0)
             email_col = i;
-        if (strcmp(p->profile.cols[i].name, sms ? "sms_optout" : "email_optout") == 0)
+        if (strcmp(p->profile.cols[i].name, sms    ? "sms_optout"
+                                            : push ? "push_optout"
+                                                   : "email_optout") == 0)
             optout_col = i;
     }
+    if (push)
+        email_col = p->profile.ncols + 1; /* the token, after the subscription id */
     if (sms && (rc = open_sms(p, err)))
         return rc;
-    if (!sms && json_is_true(json_object_get(p->options, "strict"))) {
+    if (push && (rc = open_push(p, err)))
+        return rc;
+    if (!sms && !push && json_is_true(json_object_get(p->options, "strict"))) {
         struct cr_account a;
         json_t *campaign = NULL;
         if ((rc = cr_account_get_id(p->s, p->account_id, 1, &a, err)))
@@ -454,32 +555,42 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
             return rc;
     }
     cr_time_format_sql(p->now, ts);
-    if ((rc = p->fire ? cr_store_run(p->s, err, "DELETE FROM delivery_log WHERE delivery_id = "
-                                                "? AND fire_id = ?",
+    if ((rc = p->fire ? cr_store_run(p->s, err,
+                                     "DELETE FROM delivery_log WHERE delivery_id = "
+                                     "? AND fire_id = ?",
                                      "ii", p->id, p->fire)
-                      : cr_store_run(p->s, err, "DELETE FROM delivery_log WHERE delivery_id = "
-                                                "? AND NOT proof",
+                      : cr_store_run(p->s, err,
+                                     "DELETE FROM delivery_log WHERE delivery_id = "
+                                     "? AND NOT proof",
                                      "i", p->id)) ||
         (rc = targets_sql(p, &q, &sql, err)) || (rc = cr_stmt_prepare(p->s, sql.data, &st, err)))
         goto out;
+    int first = 1;
+    if (push) {
+        cr_stmt_bind_str(st, 1, p->push_app);
+        cr_stmt_bind_str(st, 2, p->push_platform);
+        first = 3;
+    }
     if (p->population_id)
-        cr_stmt_bind_int64(st, 1, p->population_id);
-    else if ((rc = cr_query_bind_at(st, 1, &q, p->now, err)))
+        cr_stmt_bind_int64(st, first, p->population_id);
+    else if ((rc = cr_query_bind_at(st, first, &q, p->now, err)))
         goto out;
     if ((rc = cr_stmt_prepare(p->s,
                               "INSERT INTO delivery_log (delivery_id, profile_id, address, "
                               "status, reason, error, created_at, updated_at, segments, "
-                              "fire_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              "fire_id, subscription_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                              "?)",
                               &ins, err)))
         goto out;
-    row = cr_xcalloc(p->profile.ncols + 1, sizeof *row);
+    size_t ncols = p->profile.ncols + (push ? 2 : 0);
+    row = cr_xcalloc(ncols + 1, sizeof *row);
     while ((rc = cr_stmt_step(st, err)) == 1) {
-        for (size_t i = 0; i < p->profile.ncols; i++)
+        for (size_t i = 0; i < ncols; i++)
             row[i] = cr_stmt_text(st, (int)i);
         detail[0] = 0;
         cr_buf_reset(&addr);
-        const char *reason = judge(p, row, email_col, optout_col, &addr, &scratch, detail,
-                                   sizeof detail);
+        const char *reason =
+            judge(p, row, email_col, optout_col, &addr, &scratch, detail, sizeof detail);
         if (reason)
             count_reason(p, reason);
         else
@@ -503,6 +614,10 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
             cr_stmt_bind_int64(ins, 10, p->fire);
         else
             cr_stmt_bind_null(ins, 10);
+        if (push && row[p->profile.ncols])
+            cr_stmt_bind_int64(ins, 11, cr_stmt_int64(st, (int)p->profile.ncols));
+        else
+            cr_stmt_bind_null(ins, 11);
         if ((rc = cr_stmt_step(ins, err)) < 0)
             break;
     }
@@ -524,8 +639,8 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
     rc = cr_store_run(p->s, err,
                       "UPDATE delivery SET status = ?, preparation = ?, prepared_at = ?, "
                       "error = NULL, updated_at = ?, started_at = ? WHERE id = ?",
-                      "sssssi", confirm ? "ready" : "sending", text, ts, ts,
-                      confirm ? NULL : ts, p->id);
+                      "sssssi", confirm ? "ready" : "sending", text, ts, ts, confirm ? NULL : ts,
+                      p->id);
     free(text);
 out:
     free(row);
@@ -541,14 +656,13 @@ out:
 static int prepare(struct cr_store *s, struct cr_clock *clock, int64_t id, int64_t fire,
                    int64_t fire_population, struct cr_err *err);
 
-int cr_delivery_prepare(struct cr_store *s, struct cr_clock *clock, int64_t id,
-                        struct cr_err *err)
+int cr_delivery_prepare(struct cr_store *s, struct cr_clock *clock, int64_t id, struct cr_err *err)
 {
     return prepare(s, clock, id, 0, 0, err);
 }
 
-int cr__delivery_prepare_fire(struct cr_store *s, struct cr_clock *clock, int64_t id,
-                              int64_t fire, int64_t population_id, struct cr_err *err)
+int cr__delivery_prepare_fire(struct cr_store *s, struct cr_clock *clock, int64_t id, int64_t fire,
+                              int64_t population_id, struct cr_err *err)
 {
     return prepare(s, clock, id, fire, population_id, err);
 }
@@ -578,6 +692,9 @@ static int prepare(struct cr_store *s, struct cr_clock *clock, int64_t id, int64
     }
     cr_email_channel_close(p.ch);
     cr_sms_channel_close(p.sms_text);
+    cr_push_msgs_close(p.push_msgs);
+    free(p.push_app);
+    free(p.push_platform);
     cr_buf_release(&p.rendered);
     free(p.channel);
     cr_schema_release(&p.profile);
