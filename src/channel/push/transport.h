@@ -27,7 +27,8 @@
  *   429, 5xx, a connection or TLS failure           -> SOFT (retry_after_ms from Retry-After)
  *   any other 4xx (payload too large, bad topic...) -> HARD, unregistered = 0
  *   401/403 (expired or refused credentials): the token is renewed once and the message
- *   resent; refused again -> SOFT, and cr_push_send_stream returns CR_EPERM naming the account
+ *   resent; refused again -> SOFT, and cr_push_send_stream returns CR_PUSH_EPERM naming the
+ *   account. (FCM 403 SENDER_ID_MISMATCH is about the token, not us: HARD, unregistered = 1.)
  *
  * Ownership: new() copies the config. A message's strings are borrowed until done() reports
  * it. One thread at a time per transport; callbacks must not call back into it.
@@ -39,6 +40,11 @@
 #include <stdint.h>
 
 #include "core/err.h"
+
+/* "The service refused the account's credentials". core/err.h has no CR_EPERM yet; until it
+ * has, this stands in (CR_EINVAL: the account's keys or ids are wrong). Compare with this name
+ * so that the switch is one line here. */
+#define CR_PUSH_EPERM CR_EINVAL
 
 enum cr_push_service { CR_PUSH_APNS, CR_PUSH_FCM };
 
@@ -93,8 +99,15 @@ struct cr_push_result {
  * Sends the messages next() produces (1: *m filled; 0: no more; negative: stop with err set)
  * and calls done() once per message in order of completion. Returns 0 when every message has
  * an outcome; CR_EIO when the first connection cannot be made at all (TLS, DNS, refused;
- * nothing reported then); CR_EPERM when the service refuses the credentials (the messages
- * in flight are reported SOFT); or next()'s error after finishing what is in flight.
+ * nothing reported then); CR_PUSH_EPERM when the service refuses the credentials (the
+ * messages in flight are reported SOFT); or next()'s error after finishing what is in flight.
+ * A message that cannot be addressed (an empty token, or an APNs token with characters a URL
+ * path cannot carry) is reported HARD, unregistered, status 0, without a request. Resends
+ * after a renewal do not count against `rate`. err names the account and, for a failed
+ * connection, the URL: "APNs account 'ios': connect to https://127.0.0.1:8443: ...".
+ * A credential due for renewal later on (FCM's access token, the token endpoint down or
+ * refusing) that cannot be renewed: the message next() just gave is SOFT, what is in flight
+ * is finished, nothing more is taken, and CR_EIO or CR_PUSH_EPERM is returned.
  */
 int cr_push_send_stream(struct cr_push_transport *t,
                         int (*next)(void *src, struct cr_push_msg *m, struct cr_err *err),
