@@ -24,8 +24,8 @@
     "       crier account add smpp NAME --host H [--port P] --system-id ID --password-env VAR\n"   \
     "                 [--system-type T] --source-addr A [--source-ton N --source-npi N]\n"        \
     "                 [--bind transceiver|transmitter] [--window N] [--rate N/s] [--json]\n"      \
-    "       crier account add file NAME --dir PATH [--channel sms|push] [--platform ios|android]\n"\
-    "                 [--json]\n"                                                               \
+    "       crier account add file NAME --dir PATH [--channel sms|push --app APP\n"              \
+    "                 --platform ios|android] [--json]\n"                                        \
     "       crier account add apns NAME --app APP --team-id T --key-id K --key FILE.p8\n"         \
     "                 --topic BUNDLE [--environment sandbox|production] [--url URL]\n"           \
     "                 [--ca-file PEM] [--concurrency N] [--rate N/s] [--json]\n"                 \
@@ -209,8 +209,17 @@ static int add_file(struct cli_args *a, json_t *settings, const char **channel)
         return cli_error("--platform is for --channel push");
     if (platform && strcmp(platform, "ios") && strcmp(platform, "android"))
         return cli_error("--platform is ios or android, not '%s'", platform);
-    if (strcmp(ch, "push") == 0)
+    const char *app = NULL;
+    if (cli_opt(a, "--app", &app) < 0)
+        return CLI_FAIL;
+    if (strcmp(ch, "push") == 0) {
+        if (!app || !*app)
+            return cli_error("a push file sink needs --app APP (the app of its subscriptions)");
+        json_object_set_new(settings, "app", json_string(app));
         json_object_set_new(settings, "platform", json_string(platform ? platform : "ios"));
+    } else if (app) {
+        return cli_error("--app is for --channel push");
+    }
     if (!dir || !*dir)
         return cli_error("a file account needs --dir PATH (a folder for the messages)");
     char *abs = realpath(dir, NULL);

@@ -23,7 +23,8 @@
     XX(INVAL, "invalid argument")                                       \
     XX(STORE, "database error")                                         \
     XX(BUSY, "resource busy")                                           \
-    XX(UNSUPPORTED, "not supported")
+    XX(UNSUPPORTED, "not supported")                                    \
+    XX(PERM, "permission denied")
 
 enum cr_errcode {
     CR_OK = 0,

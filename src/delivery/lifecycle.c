@@ -29,6 +29,15 @@ int cr_delivery_create(struct cr_store *s, struct cr_clock *clock,
                         acct.name, acct.channel, n->template_name, channel);
         goto out_acct;
     }
+    /* a push account serves one platform (apns: ios, fcm: android) */
+    const char *want = n->options ? json_string_value(json_object_get(n->options, "platform"))
+                                  : NULL;
+    const char *serves = json_string_value(json_object_get(acct.settings, "platform"));
+    if (want && serves && strcmp(want, serves) != 0) {
+        rc = cr_err_set(err, CR_EINVAL, "account '%s' sends to %s devices, not %s", acct.name,
+                        serves, want);
+        goto out_acct;
+    }
     opts = n->options ? json_deep_copy(n->options) : json_object();
     json_object_set_new(opts, "confirm", json_boolean(n->confirm));
     char *otext = json_dumps(opts, JSON_COMPACT | JSON_SORT_KEYS);
@@ -143,9 +152,10 @@ static int confirm_tx(struct cr_store *s, void *data, struct cr_err *err)
         rc = cr_err_set(err, CR_ESTATE, "delivery %lld is %s: only a prepared (ready) delivery "
                         "can be confirmed%s", (long long)a->id, status,
                         strcmp(status, "draft") == 0 ? " (run: crier delivery prepare)" : "");
-    else if (!channel || (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0))
+    else if (!channel || (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0 &&
+                          strcmp(channel, "push") != 0))
         rc = cr_err_set(err, CR_EUNSUPPORTED, "delivery %lld: sending %s deliveries is not "
-                        "supported yet (only email and sms)", (long long)a->id,
+                        "supported yet (only email, sms and push)", (long long)a->id,
                         channel ? channel : "these");
     else
         rc = cr_store_run(s, err,

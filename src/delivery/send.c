@@ -53,6 +53,10 @@ static void cache_drop(void)
             cr_log_warn("SMS receipts: %s", cr_err_msg(&e));
     }
     cr__send_sms_forget();
+    cr_push_msgs_close(cache.push);
+    cr_push_transport_free(cache.push_transport);
+    free(cache.push_file);
+    cr__send_push_forget();
     cr_schema_release(&cache.profile);
     free(cache.started);
     memset(&cache, 0, sizeof cache);
@@ -110,7 +114,7 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id, 
                                  "SELECT started_at FROM delivery WHERE id = ?", "i", id);
     if (rc < 0)
         return rc;
-    if ((cache.email || cache.sms) && cache.delivery_id == id &&
+    if ((cache.email || cache.sms || cache.push) && cache.delivery_id == id &&
         !strcmp(started_text ? started_text : "", cache.started ? cache.started : "")) {
         free(started_text);
         return 0;
@@ -146,7 +150,7 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id, 
         rc = cr_err_set(err, CR_EINVAL, "delivery %lld has no account", (long long)id);
         goto out;
     }
-    if (strcmp(channel, "email") && strcmp(channel, "sms")) {
+    if (strcmp(channel, "email") && strcmp(channel, "sms") && strcmp(channel, "push")) {
         rc = cr_err_set(err, CR_EUNSUPPORTED,
                         "delivery %lld: sending %s deliveries is not "
                         "supported yet",
@@ -160,6 +164,8 @@ static int open_channel(struct cr_store *s, struct cr_clock *clock, int64_t id, 
     if (!(rc = cr_schema_load(s, "profile", &cache.profile, err)))
         rc = strcmp(channel, "sms") == 0
                  ? cr__send_sms_open(s, clock, id, content, &a, label, options, campaign, err)
+             : strcmp(channel, "push") == 0
+                 ? cr__send_push_open(s, clock, id, content, &a, label, options, campaign, err)
                  : cr__send_email_open(s, clock, id, content, &a, label, options, campaign, err);
     cr_account_release(&a);
     if (rc) {
@@ -225,8 +231,8 @@ static int64_t backoff(int64_t attempts)
  * refusing the destination (any non-zero status; 0 is a message crier itself refused). */
 static int quarantines(const struct send_outcome_row *o)
 {
-    if (o->outcome != SEND_HARD || !o->address)
-        return 0;
+    if (o->outcome != SEND_HARD || !o->address || cache.channel == SEND_PUSH)
+        return 0; /* push: the subscription is deactivated instead (send_push.c) */
     return cache.channel == SEND_SMS ? o->code != 0 : o->code >= 500;
 }
 
@@ -249,6 +255,7 @@ static int record(struct send_batch *b, struct cr_err *err)
         return rc;
     struct cr_stmt *up = b->up;
     const char *channel = cache.channel == SEND_SMS ? "sms" : "email";
+    /* (push never quarantines: quarantines() says why) */
     if ((rc = cr_store_begin(s, err)))
         return rc;
     for (size_t i = b->low; i < b->n; i++) {
@@ -572,7 +579,9 @@ int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did
         *did = 1;
         if ((rc = open_channel(s, clock, id, err)) == 0)
             rc = cache.channel == SEND_SMS ? cr__send_sms_claimed(s, clock, id, ids, att, n, err)
-                                           : cr__send_email_claimed(s, clock, id, ids, att, n, err);
+                 : cache.channel == SEND_PUSH
+                     ? cr__send_push_claimed(s, clock, id, ids, att, n, err)
+                     : cr__send_email_claimed(s, clock, id, ids, att, n, err);
         if (rc) {
             /* the batch could not be sent at all (account gone, template broken, SMSC
              * refusing the bind): the delivery fails with the reason, its claims go back */
@@ -683,7 +692,9 @@ int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, co
     for (size_t i = 0; rc == 1 && i < cache.profile.ncols; i++)
         row[i] = cr_stmt_text(st, (int)i);
     rc = cache.channel == SEND_SMS ? cr__send_sms_proof(s, clock, id, list.data, row, sent, err)
-                                   : cr__send_email_proof(s, clock, id, list.data, row, sent, err);
+         : cache.channel == SEND_PUSH
+             ? cr__send_push_proof(s, clock, id, list.data, row, sent, err)
+             : cr__send_email_proof(s, clock, id, list.data, row, sent, err);
 out:
     free(row);
     cr_stmt_free(st);

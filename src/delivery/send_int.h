@@ -13,13 +13,15 @@
 #include <stdint.h>
 
 #include "channel/email/email.h"
+#include "channel/push/push.h"
+#include "channel/push/transport.h"
 #include "channel/sms/sms.h"
 #include "core/buf.h"
 #include "core/strmap.h"
 #include "delivery/delivery_int.h"
 #include "store/schema.h"
 
-enum send_channel { SEND_EMAIL, SEND_SMS };
+enum send_channel { SEND_EMAIL, SEND_SMS, SEND_PUSH };
 enum send_outcome { SEND_SENT, SEND_SOFT, SEND_HARD };
 
 /* The channel of the delivery being sent stays open between batches (its SMTP connections
@@ -29,6 +31,9 @@ struct send_cache {
     enum send_channel channel;
     struct cr_email_channel *email;
     struct cr_sms_channel *sms;
+    struct cr_push_msgs *push;
+    struct cr_push_transport *push_transport; /* or, for a file sink: */
+    char *push_file;
     struct cr_schema profile;
     cr_time_t validity_end;
     char *started; /* the delivery's started_at when opened: a new start reopens */
@@ -103,6 +108,16 @@ int cr__send_sms_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
 int cr__send_sms_events(struct cr_store *s, struct cr_clock *clock, struct cr_err *err);
 /* Drops what the SMS events buffer holds (the channel is closing). */
 void cr__send_sms_forget(void);
+
+int cr__send_push_open(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                       const json_t *content, const struct cr_account *a, const char *label,
+                       const json_t *options, json_t *campaign, struct cr_err *err);
+int cr__send_push_claimed(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                          const int64_t *ids, const int64_t *att, size_t n, struct cr_err *err);
+/* Drops the unregistered tokens not yet applied (the channel is closing). */
+void cr__send_push_forget(void);
+int cr__send_push_proof(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                        const char *list, const char *const *row, int *sent, struct cr_err *err);
 
 int cr__send_email_proof(struct cr_store *s, struct cr_clock *clock, int64_t id,
                          const char *list, const char *const *row, int *sent,

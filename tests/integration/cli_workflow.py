@@ -46,8 +46,7 @@ def setup(c, profiles=400, subscriptions=False):
     if subscriptions:
         c.run("demo", "generate", "subscriptions", "--count", str(profiles), "--out", "s.csv")
         c.run("import", "subscriptions", "s.csv", "--json")
-    # email and sms templates, a pickup account and an SMS file sink as users add them;
-    # push ones with SQL until their channel lands
+    # templates, a pickup account and file sinks for SMS and push, as users add them
     os.makedirs(c.path("pickup"), exist_ok=True)
     os.makedirs(c.path("sms-sink"), exist_ok=True)
     c.run("account", "add", "file", "sms", "--dir", c.path("sms-sink"))
@@ -62,12 +61,13 @@ def setup(c, profiles=400, subscriptions=False):
         c.run("template", "add", "sms", name, "sms.json")
     c.run("template", "add", "sms", "birthday-sms",
           os.path.join(EXAMPLES, "seed-002-sms-template.json"))
-    content = json.dumps({"text": "Hello {{ profile.first_name }}"})
-    sql(c, "INSERT INTO template (name, channel, content, created_at, updated_at) "
-           "VALUES ('app-push', 'push', ?, '2026-01-01', '2026-01-01')", (content,))
-    for name, kind, channel in [("apns", "apns", "push"), ("fcm", "fcm", "push")]:
-        sql(c, "INSERT INTO account (name, kind, channel, created_at, updated_at) "
-               "VALUES (?, ?, ?, '2026-01-01', '2026-01-01')", (name, kind, channel))
+    c.write("push.json", json.dumps({"title": "Hello {{ profile.first_name }}",
+                                     "body": "Something new in the app"}))
+    c.run("template", "add", "push", "app-push", "push.json")
+    for name, platform in [("apns", "ios"), ("fcm", "android")]:
+        os.makedirs(c.path(name), exist_ok=True)
+        c.run("account", "add", "file", name, "--channel", "push", "--app", "shop-app",
+              "--platform", platform, "--dir", c.path(name))
 
 
 def status(c, run):
@@ -254,10 +254,27 @@ def test_seed_003(c):
     s, a = status(c, run)
     ios = sum(1 for r in targeted if r[1] == "ios")
     expect(a["by_platform"]["outputs"] == {"ios": ios, "android": len(targeted) - ios}, a)
-    expect(a["push_ios"]["count_in"] == ios and s["status"] == "finished", a)
-    opts = json.loads(sql(c, "SELECT options FROM delivery WHERE workflow_run_id = ? AND "
-                             "activity_id = 'push_ios'", (run,))[0][0])
-    expect(opts["platform"] == "ios" and opts["confirm"] is True, opts)
+    expect(a["push_ios"]["count_in"] == ios and a["push_ios"]["status"] == "waiting", a)
+    pushes = {}
+    for act in ("push_ios", "push_android"):
+        d = int(sql(c, "SELECT id FROM delivery WHERE workflow_run_id = ? AND activity_id = ?",
+                    (run, act))[0][0])
+        show = c.json("delivery", "show", str(d), "--json")
+        expect(show["status"] == "ready" and show["options"]["confirm"] is True, show)
+        c.run("delivery", "confirm", str(d))
+        pushes[act] = d
+    run_engine(c)
+    s, a = status(c, run)
+    expect(s["status"] == "finished", s)
+    # one notification per active subscription of the platform, into each account's sink
+    for act, name, platform in [("push_ios", "apns", "ios"), ("push_android", "fcm", "android")]:
+        with open(c.path(f"{name}/{pushes[act]}.jsonl")) as f:
+            tokens = sorted(json.loads(x)["token"] for x in f)
+        want = sorted(t for (t,) in sql(
+            c, "SELECT s.token FROM subscription s JOIN profile p ON p.id = s.profile_id WHERE "
+               "s.app = 'shop-app' AND s.active AND s.platform = ? AND (p.phone IS NOT NULL OR "
+               "p.email IS NOT NULL) AND NOT coalesce(p.push_optout, false)", (platform,)))
+        expect(tokens == want, (act, len(tokens), len(want)))
 
 
 def test_scheduler_and_controls(c):

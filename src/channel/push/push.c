@@ -375,14 +375,13 @@ int cr_push_render(struct cr_push_msgs *m, const char *const *row, const char *t
         char *end;
         const char *b = json_string_value(v[badge]);
         long long n = strtoll(b, &end, 10);
-        json_decref(v[badge]);
-        v[badge] = NULL;
-        if (*b && !*end && n >= 0)
-            v[badge] = json_integer(n);
-        else if (*b) {
+        if (*b && (*end || n < 0)) {
             rc = cr_err_set(err, CR_EINVAL, "badge: '%s' is not a number", b);
             goto out;
         }
+        json_t *count = *b ? json_integer(n) : NULL; /* an empty badge: none */
+        json_decref(v[badge]);
+        v[badge] = count;
     }
     json_t *alert = json_object();
     if (v[title])

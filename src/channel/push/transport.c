@@ -75,7 +75,9 @@ static int64_t mono_ns(void)
 
 void cr__push_copy(char *out, size_t outsz, const char *s)
 {
-    snprintf(out, outsz, "%s", s ? s : "");
+    /* cut to fit: "%.*s" keeps -Wformat-truncation quiet where the sizes are known */
+    if (outsz)
+        snprintf(out, outsz, "%.*s", (int)(outsz - 1), s ? s : "");
 }
 
 /* ---------------------------------------------------------------- new / free */

@@ -41,10 +41,8 @@
 
 #include "core/err.h"
 
-/* "The service refused the account's credentials". core/err.h has no CR_EPERM yet; until it
- * has, this stands in (CR_EINVAL: the account's keys or ids are wrong). Compare with this name
- * so that the switch is one line here. */
-#define CR_PUSH_EPERM CR_EINVAL
+/* "The service refused the account's credentials". */
+#define CR_PUSH_EPERM CR_EPERM
 
 enum cr_push_service { CR_PUSH_APNS, CR_PUSH_FCM };
 

@@ -3,15 +3,15 @@
  *
  * A delivery activity creates its delivery (bound to this run and activity, the incoming
  * population as its target) so that later activities can name it in behaviour predicates.
- * On a channel that sends (email, sms), it prepares the delivery at once and waits: for a
+ * On a channel that sends (email, sms, push), it prepares the delivery at once and waits: for a
  * person to confirm (the default), then for the sending to end; with "confirm": false, only
  * for the sending. The delivery wakes the activity when it ends (sent, stopped or failed).
  * Then the outbound transition: none sends nothing on; without_population sends the incoming
  * population; with_population the recipients actually targeted (those preparation did not
- * exclude). Channels that do not send yet (push, external) leave the delivery a draft and
- * pass the incoming population on.
+ * exclude). A channel that does not send yet (external) leaves the delivery a draft and
+ * passes the incoming population on.
  *
- * Recurring ("recurring": {"aggregation": ...}, email and sms): each run of the activity is
+ * Recurring ("recurring": {"aggregation": ...}, email, sms and push): each run of the activity is
  * a fire. The first creates the parent delivery of (the scheduler's run, activity); each
  * adds its population to the execution of the period its fire time falls in (period.h), in
  * the time zone of the scheduler that fired the run (UTC without one), and waits as above
@@ -28,7 +28,7 @@
 
 static int sends(const struct cr_wf_activity *a)
 {
-    return a->type == CR_WF_EMAIL || a->type == CR_WF_SMS;
+    return a->type == CR_WF_EMAIL || a->type == CR_WF_SMS || a->type == CR_WF_PUSH;
 }
 
 /* The outbound transition once the sending ended; fire: only that fire's recipients. */

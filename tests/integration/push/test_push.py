@@ -262,7 +262,7 @@ def test_apns_refused_key():
                                 apns_config(peer, key_pem_file=path("apns_other.p8"),
                                             concurrency=2), messages)
         s = sends[1]
-        expect(s["rc"] != 0 and s["errname"] == "INVAL", s)  # CR_PUSH_EPERM
+        expect(s["rc"] != 0 and s["errname"] == "PERM", s)  # CR_PUSH_EPERM
         expect(s["err"] == "APNs account 'ios': credentials refused: 403 InvalidProviderToken "
                "(renewed once, refused again)", s["err"])
         r = results.get(1, {})
@@ -380,7 +380,7 @@ def test_fcm_refused_service_account():
     with fcm_peer("fcm_refused") as peer:
         results, sends, _ = run("fcm_refused", fcm_config(peer, key="sa_other.key"), msg)
         s = sends[1]
-        expect(s["errname"] == "INVAL" and not results, f"{s} {results}")
+        expect(s["errname"] == "PERM" and not results, f"{s} {results}")
         expect(s["err"] == f"FCM account 'android': the token endpoint {peer.url}/token refused "
                f"the service account {EMAIL}: 400 invalid_grant (Invalid JWT Signature.)",
                s["err"])
