@@ -131,6 +131,27 @@ def test_templates_and_accounts_are_checked(c):
     expect("not an EC P-256 private key" in err, err)
 
 
+def test_the_docs_template_works(c):
+    """docs/push.md's template example, as a user would copy it, on both platforms."""
+    import re
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "push.md")).read()
+    block = re.search(r"```json\n(.*?)```", doc, re.S).group(1)
+    setup(c)
+    c.write("offer-push.json", block)
+    c.run("template", "add", "push", "doc", "offer-push.json")
+    sink(c, "ios", "ios")
+    sink(c, "droid", "android")
+    for acct, key in (("ios", "aps"), ("droid", "message")):
+        d = c.run("delivery", "create", "--template", "doc", "--account", acct, "--filter",
+                  "external_id = '1'", "--no-confirm")[0].strip()
+        c.run("delivery", "prepare", d)
+        c.run("engine", "run", "--until-idle")
+        body = lines(c, acct, d)[0]["body"]
+        expect(key in body, body)
+        title = (body["aps"]["alert"] if key == "aps" else body["message"]["notification"])
+        expect(title["title"] == "Ann, your offer is here", body)
+
+
 def sql(c, q, args=()):
     if c.backend == "sqlite":
         import sqlite3
@@ -217,4 +238,4 @@ def test_apns_and_fcm_over_http2(c):
 
 if __name__ == "__main__":
     main([test_preparation_per_device_and_the_bodies, test_templates_and_accounts_are_checked,
-          test_apns_and_fcm_over_http2])
+          test_apns_and_fcm_over_http2, test_the_docs_template_works])
