@@ -3,6 +3,7 @@
 // Usage: node smsc.js PORT LOGFILE [--system-id ID] [--password PW] [--throttle-every N]
 //                     [--drop-after M] [--ignore K] [--no-receipts]
 //                     [--undeliverable SUFFIX] [--reply SUFFIX TEXT]
+//                     [--resp-delay MS] [--log-summary]
 // Listens on 127.0.0.1:PORT and prints "listening" when ready. Accepts bind_transceiver and
 // bind_transmitter with the given system_id/password (default "crier"/"secret"; anything else
 // gets ESME_RINVSYSID / ESME_RINVPASWD and the connection is closed). Every submit_sm is
@@ -20,6 +21,11 @@
 // receipt (message_state 5, err:001) instead; after the receipt of a message to a destination
 // ending in the --reply SUFFIX, that phone answers TEXT (a mobile-originated deliver_sm,
 // esm_class 0, GSM 7-bit when ASCII, else UCS-2), once per destination. Not a real SMSC: no routing, no storage, no data_sm.
+// For benchmarks (bench/sms): --resp-delay MS answers each submit_sm MS milliseconds late (a
+// network round trip; its receipt follows the resp), in order. --log-summary logs the session
+// events only, and, instead of a line per submit_sm, counts them; on SIGTERM it writes
+// LOGFILE.summary, one JSON object: submits, accepted (status 0), destinations (distinct) and
+// data_coding (submits per value).
 'use strict';
 const fs = require('fs');
 const smpp = require('smpp');
@@ -33,7 +39,8 @@ if (args.length < 2) {
 const port = Number(args[0]);
 const logfile = args[1];
 const opt = { systemId: 'crier', password: 'secret', throttleEvery: 0, dropAfter: 0,
-              ignore: 0, receipts: true, undeliverable: null, reply: null, replyText: '' };
+              ignore: 0, receipts: true, undeliverable: null, reply: null, replyText: '',
+              respDelay: 0, logSummary: false };
 for (let i = 2; i < args.length; i++) {
     const a = args[i];
     if (a === '--system-id') opt.systemId = args[++i];
@@ -44,6 +51,8 @@ for (let i = 2; i < args.length; i++) {
     else if (a === '--no-receipts') opt.receipts = false;
     else if (a === '--undeliverable') opt.undeliverable = args[++i];
     else if (a === '--reply') { opt.reply = args[++i]; opt.replyText = args[++i]; }
+    else if (a === '--resp-delay') opt.respDelay = Number(args[++i]);
+    else if (a === '--log-summary') opt.logSummary = true;
     else { console.error(`smsc.js: unknown option ${a}`); process.exit(2); }
 }
 
@@ -81,6 +90,20 @@ function log(obj) {
     fs.appendFileSync(logfile, JSON.stringify(obj) + '\n');
 }
 
+// --log-summary: submit_sm records counted instead of logged
+const summary = { submits: 0, accepted: 0, destinations: 0, data_coding: {} };
+const summaryDests = new Set();
+function logSubmit(rec) {
+    if (!opt.logSummary) {
+        log(rec);
+        return;
+    }
+    summary.submits++;
+    if (rec.status === 0) summary.accepted++;
+    summaryDests.add(rec.destination);
+    summary.data_coding[rec.data_coding] = (summary.data_coding[rec.data_coding] || 0) + 1;
+}
+
 let submits = 0, ids = 0, sessions = 0, dropped = false;
 const replied = new Set();
 
@@ -111,7 +134,7 @@ const server = smpp.createServer(session => {
         const rec = Object.assign({ session: sid, sequence: pdu.sequence_number, t: Date.now() }, f);
         if (dead || !bound) {
             rec.status = null;
-            log(rec);
+            logSubmit(rec);
             return;
         }
         submits++;
@@ -119,13 +142,13 @@ const server = smpp.createServer(session => {
             dropped = true;
             dead = true;
             rec.status = null;
-            log(rec);
+            logSubmit(rec);
             session.close();
             return;
         }
         if (submits === opt.ignore) {
             rec.status = null;
-            log(rec);
+            logSubmit(rec);
             return;
         }
         if (f.destination.startsWith('999')) {
@@ -136,7 +159,16 @@ const server = smpp.createServer(session => {
             rec.status = 0;
             rec.message_id = 'M' + (++ids).toString(16).toUpperCase().padStart(6, '0');
         }
-        log(rec);
+        logSubmit(rec);
+        if (opt.respDelay > 0) {
+            setTimeout(() => { if (!dead) answerSubmit(pdu, f, rec); }, opt.respDelay);
+            return;
+        }
+        answerSubmit(pdu, f, rec);
+    });
+
+    // the submit_sm_resp, then the receipt when one is asked for
+    function answerSubmit(pdu, f, rec) {
         if (rec.status !== 0) {
             session.send(pdu.response({ command_status: rec.status }));
             return;
@@ -174,7 +206,7 @@ const server = smpp.createServer(session => {
                 }
             });
         }
-    });
+    }
     session.on('enquire_link', pdu => {
         log({ event: 'enquire_link', session: sid });
         session.send(pdu.response());
@@ -189,4 +221,10 @@ const server = smpp.createServer(session => {
 server.listen(port, '127.0.0.1', () => {
     process.stdout.write('listening\n');
 });
-process.on('SIGTERM', () => process.exit(0));
+process.on('SIGTERM', () => {
+    if (opt.logSummary) {
+        summary.destinations = summaryDests.size;
+        fs.writeFileSync(logfile + '.summary', JSON.stringify(summary) + '\n');
+    }
+    process.exit(0);
+});
