@@ -100,77 +100,86 @@ int cr__send_sms_open(struct cr_store *s, struct cr_clock *clock, int64_t id, co
 
 /* ------------------------------------------------------------------ receipts --- */
 
+/* The statements receipts use, prepared once per pass (thousands of receipts a second
+ * arrive while a large delivery sends). */
+enum { R_FIND, R_DELIVERED, R_FAILED, R_QUARANTINE, R_N };
+static const char *const receipt_sql[R_N] = {
+    "SELECT l.id, l.status, l.address FROM delivery_log l JOIN delivery d ON d.id = "
+    "l.delivery_id WHERE l.message_id = ? AND d.channel = 'sms' AND d.account_id = ? ORDER BY "
+    "l.id DESC LIMIT 1",
+    "UPDATE delivery_log SET status = 'delivered', delivered_at = ?, updated_at = ? WHERE id = ?",
+    "UPDATE delivery_log SET status = 'failed', failure_type = ?, error = ?, updated_at = ? "
+    "WHERE id = ?",
+    "INSERT INTO quarantine (channel, address, reason, error_count, status, first_at, last_at) "
+    "VALUES ('sms', ?, ?, 1, 'quarantined', ?, ?) ON CONFLICT (channel, address) DO UPDATE SET "
+    "error_count = quarantine.error_count + 1, reason = excluded.reason, status = "
+    "'quarantined', last_at = excluded.last_at"};
+
 /* Applies one receipt: 1 if it matched a message, 0 if not (yet). */
-static int apply_receipt(struct cr_store *s, const struct event *e, const char *ts,
+static int apply_receipt(struct cr_stmt **q, const struct event *e, const char *ts,
                          struct cr_err *err)
 {
     int64_t log_id = 0;
-    char *status = NULL, *address = NULL;
-    struct cr_stmt *st = NULL;
-    int rc = cr_stmt_prepare(s,
-                             "SELECT l.id, l.status, l.address FROM delivery_log l JOIN delivery "
-                             "d ON d.id = l.delivery_id WHERE l.message_id = ? AND d.channel = "
-                             "'sms' AND d.account_id = ? ORDER BY l.id DESC LIMIT 1",
-                             &st, err);
-    if (rc)
-        return rc;
-    cr_stmt_bind_str(st, 1, e->a);
-    cr_stmt_bind_int64(st, 2, e->account_id);
-    if ((rc = cr_stmt_step(st, err)) == 1) {
-        log_id = cr_stmt_int64(st, 0);
-        status = cr_xstrdup(cr_stmt_text(st, 1));
-        address = cr_stmt_text(st, 2) ? cr_xstrdup(cr_stmt_text(st, 2)) : NULL;
+    char status[16] = "", address[64] = "";
+    cr_stmt_reset(q[R_FIND]);
+    cr_stmt_bind_str(q[R_FIND], 1, e->a);
+    cr_stmt_bind_int64(q[R_FIND], 2, e->account_id);
+    int rc = cr_stmt_step(q[R_FIND], err);
+    if (rc == 1) {
+        log_id = cr_stmt_int64(q[R_FIND], 0);
+        snprintf(status, sizeof status, "%s", cr_stmt_text(q[R_FIND], 1));
+        snprintf(address, sizeof address, "%s",
+                 cr_stmt_text(q[R_FIND], 2) ? cr_stmt_text(q[R_FIND], 2) : "");
     }
-    cr_stmt_free(st);
+    cr_stmt_reset(q[R_FIND]);
     if (rc <= 0)
-        goto out;
-    rc = 1;
+        return rc;
     /* the first final receipt decides; intermediate states (ENROUTE, ACCEPTED) change
      * nothing */
     if (strcmp(status, "sent") != 0)
-        goto out;
+        return 1;
     char error[160];
-    const char *name = cr_smpp_state_name(e->state);
-    snprintf(error, sizeof error, "receipt: %s%s%s", name, e->b ? " err:" : "", e->b ? e->b : "");
+    snprintf(error, sizeof error, "receipt: %s%s%s", cr_smpp_state_name(e->state),
+             e->b ? " err:" : "", e->b ? e->b : "");
+    struct cr_stmt *up = NULL;
     switch (e->state) {
     case CR_SMPP_STATE_DELIVERED:
-        if (cr_store_run(s, err,
-                         "UPDATE delivery_log SET status = 'delivered', delivered_at = ?, "
-                         "updated_at = ? WHERE id = ?",
-                         "ssi", ts, ts, log_id))
-            rc = err->code;
+        up = q[R_DELIVERED];
+        cr_stmt_reset(up);
+        cr_stmt_bind_str(up, 1, ts);
+        cr_stmt_bind_str(up, 2, ts);
+        cr_stmt_bind_int64(up, 3, log_id);
         break;
     case CR_SMPP_STATE_UNDELIVERABLE:
     case CR_SMPP_STATE_REJECTED:
-        if (cr_store_run(s, err,
-                         "UPDATE delivery_log SET status = 'failed', failure_type = 'hard', "
-                         "error = ?, updated_at = ? WHERE id = ?",
-                         "ssi", error, ts, log_id) ||
-            (address &&
-             cr_store_run(s, err,
-                          "INSERT INTO quarantine (channel, address, reason, error_count, "
-                          "status, first_at, last_at) VALUES ('sms', ?, ?, 1, 'quarantined', ?, "
-                          "?) ON CONFLICT (channel, address) DO UPDATE SET error_count = "
-                          "quarantine.error_count + 1, reason = excluded.reason, status = "
-                          "'quarantined', last_at = excluded.last_at",
-                          "ssss", address, error, ts, ts)))
-            rc = err->code;
-        break;
     case CR_SMPP_STATE_EXPIRED:
-    case CR_SMPP_STATE_DELETED:
-        if (cr_store_run(s, err,
-                         "UPDATE delivery_log SET status = 'failed', failure_type = 'soft', "
-                         "error = ?, updated_at = ? WHERE id = ?",
-                         "ssi", error, ts, log_id))
-            rc = err->code;
-        break;
-    default:
+    case CR_SMPP_STATE_DELETED: {
+        int hard = e->state == CR_SMPP_STATE_UNDELIVERABLE || e->state == CR_SMPP_STATE_REJECTED;
+        up = q[R_FAILED];
+        cr_stmt_reset(up);
+        cr_stmt_bind_str(up, 1, hard ? "hard" : "soft");
+        cr_stmt_bind_str(up, 2, error);
+        cr_stmt_bind_str(up, 3, ts);
+        cr_stmt_bind_int64(up, 4, log_id);
+        if (hard && address[0]) {
+            struct cr_stmt *qu = q[R_QUARANTINE];
+            cr_stmt_reset(qu);
+            cr_stmt_bind_str(qu, 1, address);
+            cr_stmt_bind_str(qu, 2, error);
+            cr_stmt_bind_str(qu, 3, ts);
+            cr_stmt_bind_str(qu, 4, ts);
+            if ((rc = cr_stmt_step(qu, err)) < 0)
+                return rc;
+            cr_stmt_reset(qu);
+        }
         break;
     }
-out:
-    free(status);
-    free(address);
-    return rc;
+    default:
+        return 1;
+    }
+    rc = cr_stmt_step(up, err);
+    cr_stmt_reset(up);
+    return rc < 0 ? rc : 1;
 }
 
 /* ------------------------------------------------------------------ replies --- */
@@ -253,6 +262,7 @@ static int apply_pass(struct cr_store *s, struct cr_clock *clock, int mo, const 
 {
     size_t kept = 0, i;
     int rc = 0, any = 0;
+    struct cr_stmt *q[R_N] = {0};
     int64_t now = now_ms();
     for (i = 0; i < events.n; i++)
         any |= events.v[i].mo == mo;
@@ -260,13 +270,21 @@ static int apply_pass(struct cr_store *s, struct cr_clock *clock, int mo, const 
         return 0;
     if (!mo && (rc = cr_store_begin(s, err)))
         return rc;
+    for (int k = 0; !mo && k < R_N && !rc; k++)
+        rc = cr_stmt_prepare(s, receipt_sql[k], &q[k], err);
+    if (rc) {
+        for (int k = 0; k < R_N; k++)
+            cr_stmt_free(q[k]);
+        cr_store_rollback(s);
+        return rc;
+    }
     for (i = 0; i < events.n && rc >= 0; i++) {
         struct event *e = &events.v[i];
         if (e->mo != mo) {
             events.v[kept++] = *e;
             continue;
         }
-        rc = mo ? apply_mo(s, clock, e, keywords, ts, err) : apply_receipt(s, e, ts, err);
+        rc = mo ? apply_mo(s, clock, e, keywords, ts, err) : apply_receipt(q, e, ts, err);
         if (rc < 0) {
             events.v[kept++] = *e; /* stays for the next time */
             break;
@@ -284,6 +302,8 @@ static int apply_pass(struct cr_store *s, struct cr_clock *clock, int mo, const 
         for (i++; i < events.n; i++)
             events.v[kept++] = events.v[i];
     events.n = kept;
+    for (int k = 0; k < R_N; k++)
+        cr_stmt_free(q[k]);
     if (!mo) {
         if (rc < 0)
             cr_store_rollback(s);
@@ -296,13 +316,15 @@ static int apply_pass(struct cr_store *s, struct cr_clock *clock, int mo, const 
 int cr__send_sms_events(struct cr_store *s, struct cr_clock *clock, struct cr_err *err)
 {
     char ts[CR_TIME_BUFSZ], *keywords = NULL;
-    int rc;
+    int rc, replies = 0;
     if (!events.n)
         return 0;
     cr_time_format_sql(cr_clock_now(clock), ts);
-    if ((rc = cr_config_get(s, "sms.stop_keywords", &keywords, err)))
+    for (size_t i = 0; i < events.n && !replies; i++)
+        replies = events.v[i].mo;
+    if (replies && (rc = cr_config_get(s, "sms.stop_keywords", &keywords, err)))
         return rc;
-    if (!(rc = apply_pass(s, clock, 0, NULL, ts, err)))
+    if (!(rc = apply_pass(s, clock, 0, NULL, ts, err)) && replies)
         rc = apply_pass(s, clock, 1, keywords ? keywords : DEFAULT_STOP, ts, err);
     free(keywords);
     return rc;

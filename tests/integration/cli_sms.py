@@ -121,6 +121,24 @@ def test_smpp_send_receipts_and_stop(c):
         expect(len(smsc.events("unbind")) >= 1, smsc.records())
 
 
+def test_the_window_is_used(c):
+    """With a slow SMSC, crier keeps up to --window submits unanswered, never more: the
+    window is filled before waiting, not one message per round trip."""
+    with Smsc(c.dir, "window", "--resp-delay", 300, "--no-receipts") as smsc:
+        setup(c, smsc, window=4)
+        c.write("many.csv", "external_id,phone,first_name\n" + "".join(
+            f"m{i},+3361234{i:04d},M{i}\n" for i in range(24)))
+        c.run("import", "profiles", "many.csv", "--key", "external_id")
+        d = c.run("delivery", "create", "--template", "soir", "--account", "smsc",
+                  "--filter", "external_id like 'm%'", "--no-confirm")[0].strip()
+        c.run("delivery", "prepare", d)
+        c.run("engine", "run", "--until-idle")
+        subs = smsc.submits()
+        expect(len(subs) == 24 and all(s["status"] == 0 for s in subs), subs)
+        most = max(s["unanswered"] for s in subs)
+        expect(2 <= most <= 3, f"at most {most} submits were waiting when one arrived (window 4)")
+
+
 def test_stop_keywords_are_configurable(c):
     with Smsc(c.dir, "arret", "--reply", "77", "arrêt svp") as smsc:
         setup(c, smsc)
@@ -250,6 +268,7 @@ def test_smsc_refusing_the_bind_fails_the_delivery(c):
 
 
 if __name__ == "__main__":
-    main([test_smpp_send_receipts_and_stop, test_stop_keywords_are_configurable,
+    main([test_smpp_send_receipts_and_stop, test_the_window_is_used,
+          test_stop_keywords_are_configurable,
           test_file_sink_and_proof, test_click_on_an_sms_link, test_the_docs_template_works,
           test_smsc_refusing_the_bind_fails_the_delivery])

@@ -388,7 +388,14 @@ int cr_smpp_send_stream(struct cr_smpp *s,
                 break;
             }
         }
-        while (!eof && sd.npending == 0 && sd.nfl < (size_t)s->window) {
+        /* fill the window before waiting: submit what is pending, take the next message
+         * while there is room and nothing held back (by the rate or a throttling pause) */
+        int64_t wait;
+        for (;;) {
+            wait = submit_ready(&sd);
+            report_finished(&sd);
+            if (eof || sd.npending || sd.nfl >= (size_t)s->window || s->state != CONN_BOUND)
+                break;
             struct cr_smpp_msg m = {0};
             int r = next(src, &m, err);
             if (r <= 0) {
@@ -399,8 +406,6 @@ int cr_smpp_send_stream(struct cr_smpp *s,
             add_msg(&sd, &m);
             report_finished(&sd);
         }
-        int64_t wait = submit_ready(&sd);
-        report_finished(&sd);
         if (eof && sd.nact == 0)
             break;
         int64_t now = cr__smpp_now_ms();

@@ -109,7 +109,7 @@ const replied = new Set();
 
 const server = smpp.createServer(session => {
     const sid = ++sessions;
-    let bound = null, dead = false;
+    let bound = null, dead = false, waiting = 0;
     session.on('error', () => { dead = true; });
     session.on('close', () => { dead = true; });
 
@@ -131,7 +131,10 @@ const server = smpp.createServer(session => {
 
     session.on('submit_sm', pdu => {
         const f = parseSubmit(pdu.raw);
-        const rec = Object.assign({ session: sid, sequence: pdu.sequence_number, t: Date.now() }, f);
+        // unanswered: submits of this session still waiting for their resp (a client that
+        // uses its window has several)
+        const rec = Object.assign({ session: sid, sequence: pdu.sequence_number, t: Date.now(),
+                                    unanswered: waiting }, f);
         if (dead || !bound) {
             rec.status = null;
             logSubmit(rec);
@@ -161,7 +164,8 @@ const server = smpp.createServer(session => {
         }
         logSubmit(rec);
         if (opt.respDelay > 0) {
-            setTimeout(() => { if (!dead) answerSubmit(pdu, f, rec); }, opt.respDelay);
+            waiting++;
+            setTimeout(() => { waiting--; if (!dead) answerSubmit(pdu, f, rec); }, opt.respDelay);
             return;
         }
         answerSubmit(pdu, f, rec);
