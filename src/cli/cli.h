@@ -76,6 +76,7 @@ int cmd_init(struct cli *c, struct cli_args *a);
 int cmd_clock(struct cli *c, struct cli_args *a);
 int cmd_import(struct cli *c, struct cli_args *a);
 int cmd_profiles(struct cli *c, struct cli_args *a);
+int cmd_subscriptions(struct cli *c, struct cli_args *a);
 int cmd_schema(struct cli *c, struct cli_args *a);
 int cmd_address(struct cli *c, struct cli_args *a);
 int cmd_config(struct cli *c, struct cli_args *a);

@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"init", cmd_init, "create the database, or migrate it to this version"},
     {"import", cmd_import, "import profiles, subscriptions or list members from CSV"},
     {"profiles", cmd_profiles, "count, show and export profiles"},
+    {"subscriptions", cmd_subscriptions, "list, deactivate and activate app subscriptions"},
     {"query", cmd_query, "count, list or show the SQL of a filter"},
     {"schema", cmd_schema, "add custom profile columns, list columns"},
     {"address", cmd_address, "check and normalise an address (phone number)"},

@@ -111,6 +111,32 @@ def test_preparation_per_device_and_the_bodies(c):
         msgs["droid-bob"])
 
 
+def test_subscriptions_are_managed(c):
+    """Deactivated by hand, a device gets nothing; activated again, it does."""
+    setup(c)
+    sink(c, "ios", "ios")
+    subs = c.json("subscriptions", "list", "--app", "shop-app", "--platform", "ios",
+                  "--active", "--json")
+    expect(sorted(x["token"] for x in subs) == ["aaaa1111", "aaaa2222", "cccc1111"], subs)
+    two = [x["id"] for x in subs if x["token"] == "aaaa2222"][0]
+    c.run("subscriptions", "deactivate", str(two), "--reason", "lost phone")
+    s = c.json("subscriptions", "list", "--profile", "1", "--json")
+    expect([(x["token"], x["active"], x["deactivation_reason"]) for x in s] ==
+           [("aaaa1111", True, None), ("aaaa2222", False, "lost phone"),
+            ("droid-ann", True, None)], s)
+    d = c.run("delivery", "create", "--template", "offer", "--account", "ios", "--filter",
+              "external_id = '1'")[0].strip()
+    c.run("delivery", "prepare", d)
+    expect([x["address"] for x in c.json("delivery", "logs", d, "--json")] == ["aaaa1111"],
+           "a deactivated device is not targeted")
+    c.run("subscriptions", "activate", str(two))
+    c.run("delivery", "prepare", d)
+    expect(sorted(x["address"] for x in c.json("delivery", "logs", d, "--json")) ==
+           ["aaaa1111", "aaaa2222"], "activated again")
+    _, err = c.run("subscriptions", "deactivate", "999", status=2)
+    expect("no subscription 999" in err, err)
+
+
 def test_templates_and_accounts_are_checked(c):
     setup(c)
     for bad, why in [({"body": "x", "ios": {"colour": "red"}}, "unknown field 'ios.colour'"),
@@ -224,6 +250,12 @@ def test_apns_and_fcm_over_http2(c):
         expect([active(c, t) for t in ("aaaa1111", "gone2222", "droid-ann", "gone-droid-bob",
                                        "bad-droid-dan", "slow4444")] ==
                [True, False, True, False, False, True], "subscriptions")
+        gone = c.json("subscriptions", "list", "--inactive", "--app", "shop-app", "--json")
+        expect(sorted((x["token"], x["deactivation_reason"]) for x in gone) ==
+               [("bad-droid-dan", "unregistered"), ("bbbb1111", None),
+                ("gone-droid-bob", "unregistered"), ("gone2222", "unregistered")], gone)
+        expect(all(x["deactivated_at"].endswith("Z") for x in gone if x["deactivation_reason"]),
+               gone)
         # the throttled one goes out after its back-off
         c.run("clock", "advance", "20m")
         c.run("engine", "run", "--until-idle")
@@ -237,5 +269,6 @@ def test_apns_and_fcm_over_http2(c):
 
 
 if __name__ == "__main__":
-    main([test_preparation_per_device_and_the_bodies, test_templates_and_accounts_are_checked,
+    main([test_preparation_per_device_and_the_bodies, test_subscriptions_are_managed,
+          test_templates_and_accounts_are_checked,
           test_apns_and_fcm_over_http2, test_the_docs_template_works])
