@@ -167,6 +167,8 @@ int cr_query_compile(const struct cr_query_catalog *cat, const char *src, size_t
         }
         if (!rc)
             rc = cr__sqlgen(&q, root, q.dialect, out);
+        if (!rc)
+            out->type = root->type;
     }
     cr__arena_release(&q.arena);
     if (rc) {

@@ -85,10 +85,11 @@ struct cr_query {
     size_t nparams;
     int uses_profile;       /* read-only: where reads alias p (subscriptions) */
     struct cr_clock *clock; /* borrowed from the options; NULL = real time */
+    enum cr_query_type type; /* read-only: BOOLEAN, or the value's type with opts.value */
 };
 #define CR_QUERY_INIT                                                                              \
     {                                                                                              \
-        CR_DIALECT_SQLITE, CR_QUERY_PROFILE, NULL, NULL, 0, 0, NULL                                \
+        CR_DIALECT_SQLITE, CR_QUERY_PROFILE, NULL, NULL, 0, 0, NULL, CR_QT_BOOLEAN                 \
     }
 
 /* The columns a filter may name. dialect picks the SQL; profile is required, subscription is
@@ -117,6 +118,8 @@ struct cr_query_opts {
     int max_depth;     /* nesting limit, 0 = default, at most CR_QUERY_HARD_MAX_DEPTH */
     size_t max_source; /* bytes of filter text, 0 = default */
     size_t max_params; /* parameters (values), 0 = default */
+    int value;         /* 1: an expression of any type (an extraction column, `upper(name)`),
+                        * not a condition; its type goes to cr_query.type */
 };
 
 /*

@@ -813,6 +813,8 @@ int cr__resolve(struct cr__qctx *q, struct node **root)
     int rc = resolve(q, root);
     if (rc)
         return rc;
+    if (q->opts->value) /* a value of any type: the caller reads it */
+        return 0;
     if ((*root)->type == CR_QT_NULL)
         return coerce(q, root, CR_QT_BOOLEAN, 0);
     if ((*root)->type != CR_QT_BOOLEAN) {
