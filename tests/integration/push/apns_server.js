@@ -1,7 +1,8 @@
 // apns_server.js - an APNs provider API peer for test_push.py, on Node's built-in http2
 //
 // Usage: node apns_server.js PORT LOGFILE --cert PEM --key PEM --team TEAM_ID --key-id KEY_ID
-//                            --pubkey PEM --topic BUNDLE_ID [--delay-ms N]
+//                            --pubkey PEM --topic BUNDLE_ID [--delay-ms N] [--log MODE]
+//                            [--jwt-cache on]
 // Listens on 127.0.0.1:PORT over TLS (HTTP/2 only) and prints "listening". Every request must
 // be POST /3/device/TOKEN with authorization: bearer JWT, the JWT ES256 ({"alg":"ES256",
 // "kid":KEY_ID}.{"iss":TEAM_ID,"iat":within an hour}) and its signature the 64-octet R||S,
@@ -16,31 +17,53 @@
 //   else  200 with an apns-id
 // Each request is one JSON line in LOGFILE: session, concurrent (streams open on its session when
 // it arrived), token, the headers that matter, jwt, body (as received, UTF-8) and the answer.
+// --log buffered: the same lines, written in chunks and at exit (peer.js). --jwt-cache on: the
+// parts of the check that depend only on the JWT string (its form, header, issuer, signature)
+// are done once per distinct JWT and remembered (a provider token is reused for up to an
+// hour); the age and ExpiredProviderToken checks still run for every request. Default: every
+// request's JWT is parsed and its signature verified again.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
 const { parseArgs, logger, parseJws, serve, answer } = require('./peer');
 
 const opt = parseArgs('node apns_server.js PORT LOGFILE --cert PEM --key PEM --team ID ' +
-                      '--key-id ID --pubkey PEM --topic TOPIC [--delay-ms N]');
-const log = logger(opt.log);
+                      '--key-id ID --pubkey PEM --topic TOPIC [--delay-ms N] [--log MODE] ' +
+                      '[--jwt-cache on]');
+const log = logger(opt.log, opt.log_mode);
 const pub = crypto.createPublicKey(fs.readFileSync(opt.pubkey));
 const delay = Number(opt.delay_ms || 10);
 const seen = new Set();        // tokens that had their one special answer
 const refusedJwts = new Set(); // JWTs answered ExpiredProviderToken
+
+const jwtCache = opt.jwt_cache === 'on' ? new Map() : null; // JWT -> {iat} or {bad: true}
+
+// What a JWT says, as far as its string alone decides: {iat} when its form, header, issuer and
+// signature are right, {bad: true} otherwise.
+function readJwt(s) {
+    const jws = parseJws(s);
+    if (!jws || jws.header.alg !== 'ES256' || jws.header.kid !== opt.key_id ||
+        jws.claims.iss !== opt.team || !Number.isInteger(jws.claims.iat) || jws.sig.length !== 64)
+        return { bad: true };
+    if (!crypto.verify('sha256', jws.input, { key: pub, dsaEncoding: 'ieee-p1363' }, jws.sig))
+        return { bad: true };
+    return { iat: jws.claims.iat };
+}
 
 // The reason the provider token is refused, or null.
 function checkJwt(auth) {
     const m = /^bearer (\S+)$/.exec(auth || '');
     if (!m)
         return 'MissingProviderToken';
-    const jws = parseJws(m[1]);
-    if (!jws || jws.header.alg !== 'ES256' || jws.header.kid !== opt.key_id ||
-        jws.claims.iss !== opt.team || !Number.isInteger(jws.claims.iat) || jws.sig.length !== 64)
+    let j = jwtCache ? jwtCache.get(m[1]) : undefined;
+    if (!j) {
+        j = readJwt(m[1]);
+        if (jwtCache)
+            jwtCache.set(m[1], j);
+    }
+    if (j.bad)
         return 'InvalidProviderToken';
-    if (!crypto.verify('sha256', jws.input, { key: pub, dsaEncoding: 'ieee-p1363' }, jws.sig))
-        return 'InvalidProviderToken';
-    if (Math.abs(Date.now() / 1000 - jws.claims.iat) > 3600 || refusedJwts.has(m[1]))
+    if (Math.abs(Date.now() / 1000 - j.iat) > 3600 || refusedJwts.has(m[1]))
         return 'ExpiredProviderToken';
     return null;
 }

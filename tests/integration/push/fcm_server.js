@@ -2,7 +2,7 @@
 // Node's built-in http2
 //
 // Usage: node fcm_server.js PORT LOGFILE --cert PEM --key PEM --pubkey PEM --client-email EMAIL
-//                           --project ID [--token-life S] [--delay-ms N]
+//                           --project ID [--token-life S] [--delay-ms N] [--log MODE]
 // Listens on 127.0.0.1:PORT over TLS and prints "listening".
 // POST /token: grant_type urn:ietf:params:oauth:grant-type:jwt-bearer and an RS256 assertion,
 // verified with the service account's public key, with iss = EMAIL, scope = firebase.messaging,
@@ -16,14 +16,16 @@
 //   err*       503 UNAVAILABLE once             exp*  401 once: revokes the access token it carried
 //   else       200 {"name":"projects/ID/messages/N"}
 // One JSON line per request in LOGFILE ({"event":"token",...} for the token endpoint).
+// --log buffered: the same lines, written in chunks and at exit (peer.js).
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
 const { parseArgs, logger, parseJws, serve, answer } = require('./peer');
 
 const opt = parseArgs('node fcm_server.js PORT LOGFILE --cert PEM --key PEM --pubkey PEM ' +
-                      '--client-email EMAIL --project ID [--token-life S] [--delay-ms N]');
-const log = logger(opt.log);
+                      '--client-email EMAIL --project ID [--token-life S] [--delay-ms N] ' +
+                      '[--log MODE]');
+const log = logger(opt.log, opt.log_mode);
 const pub = crypto.createPublicKey(fs.readFileSync(opt.pubkey));
 const life = Number(opt.token_life || 3600);
 const delay = Number(opt.delay_ms || 10);

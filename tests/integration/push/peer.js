@@ -1,6 +1,10 @@
 // peer.js - what apns_server.js and fcm_server.js share: arguments, an HTTP/2 TLS server on
 // 127.0.0.1 (Node's built-in http2, no npm package), a JSON-lines log, session and stream
 // counting, JWT parsing, and stopping on SIGTERM or when the parent (test_push.py) goes away.
+// Log modes (--log MODE, both servers): "append" (the default: each line appended to the file
+// as it happens, so a test can read the log while the peer runs) or "buffered" (bench/push:
+// lines kept in memory and written in 1 MiB chunks, the rest when the peer exits; the same
+// lines, read them after stopping the peer).
 'use strict';
 const fs = require('fs');
 const http2 = require('http2');
@@ -13,14 +17,37 @@ function parseArgs(usage) {
         process.exit(2);
     }
     const opt = { port: Number(a[0]), log: a[1] };
-    for (let i = 2; i < a.length; i += 2)
-        opt[a[i].replace(/^--/, '').replace(/-/g, '_')] = a[i + 1];
+    for (let i = 2; i < a.length; i += 2) {
+        const k = a[i].replace(/^--/, '').replace(/-/g, '_');
+        opt[k === 'log' ? 'log_mode' : k] = a[i + 1]; // opt.log is LOGFILE
+    }
     return opt;
 }
 
-function logger(file) {
+function logger(file, mode) {
     fs.writeFileSync(file, '');
-    return (rec) => fs.appendFileSync(file, JSON.stringify(rec) + '\n');
+    if (mode === undefined || mode === 'append')
+        return (rec) => fs.appendFileSync(file, JSON.stringify(rec) + '\n');
+    if (mode !== 'buffered') {
+        console.error(`--log: append or buffered, not ${mode}`);
+        process.exit(2);
+    }
+    const fd = fs.openSync(file, 'w');
+    let parts = [], size = 0;
+    const flush = () => {
+        if (parts.length)
+            fs.writeSync(fd, parts.join(''));
+        parts = [];
+        size = 0;
+    };
+    process.on('exit', flush); // process.exit() from serve()'s stop, too
+    return (rec) => {
+        const line = JSON.stringify(rec) + '\n';
+        parts.push(line);
+        size += line.length;
+        if (size >= 1 << 20)
+            flush();
+    };
 }
 
 function b64urlDecode(s) {
