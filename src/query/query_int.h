@@ -184,6 +184,7 @@ enum qfn {
     F_TRIM,
     F_LENGTH,
     F_COALESCE,
+    F_CONCAT,
     F_NOW,
     F_TODAY,
     F_AGE,

@@ -23,11 +23,11 @@ static const struct {
     int min, max; /* arguments */
 } funcs[] = {
     /* ORDER: enum qfn */
-    {"lower", 1, 1},      {"upper", 1, 1},   {"trim", 1, 1},         {"length", 1, 1},
-    {"coalesce", 2, 100}, {"now", 0, 0},     {"today", 0, 0},        {"age", 1, 1},
-    {"year", 1, 1},       {"month", 1, 1},   {"day", 1, 1},          {"in_list", 1, 1},
-    {"subscribed", 1, 2}, {"sent", 1, 1},    {"delivered", 1, 1},    {"opened", 1, 1},
-    {"clicked", 1, 2},    {"bounced", 1, 1}, {"unsubscribed", 1, 1},
+    {"lower", 1, 1},      {"upper", 1, 1},      {"trim", 1, 1},    {"length", 1, 1},
+    {"coalesce", 2, 100}, {"concat", 2, 100},   {"now", 0, 0},     {"today", 0, 0},
+    {"age", 1, 1},        {"year", 1, 1},       {"month", 1, 1},   {"day", 1, 1},
+    {"in_list", 1, 1},    {"subscribed", 1, 2}, {"sent", 1, 1},    {"delivered", 1, 1},
+    {"opened", 1, 1},     {"clicked", 1, 2},    {"bounced", 1, 1}, {"unsubscribed", 1, 1},
 };
 #define NFUNCS ((int)(sizeof funcs / sizeof *funcs))
 
@@ -530,6 +530,16 @@ static int resolve_call(struct cr__qctx *q, struct node **np)
                     return rc;
         return 0;
     }
+    case F_CONCAT: /* text only: a number's text would differ between the backends */
+        for (int i = 0; i < n->nkid; i++) {
+            if (n->kid[i]->type != CR_QT_TEXT && n->kid[i]->type != CR_QT_NULL)
+                return err_at(q, n->kid[i], CR_EINVAL, "concat takes text (found %s)",
+                              tname(n->kid[i]->type));
+            if ((rc = coerce(q, &n->kid[i], CR_QT_TEXT, 0)))
+                return rc;
+        }
+        n->type = CR_QT_TEXT;
+        return 0;
     case F_NOW:
     case F_TODAY:
         /* A clock-relative constant, so arithmetic on it folds. */

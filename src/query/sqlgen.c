@@ -515,6 +515,16 @@ static int function(struct gen *g, const struct node *n)
         }
         put(g, ")");
         return 0;
+    case F_CONCAT: /* a null part is empty, as PostgreSQL's concat() has it */
+        put(g, "(");
+        for (int i = 0; i < n->nkid; i++) {
+            put(g, i ? " || coalesce(" : "coalesce(");
+            if ((rc = expr(g, n->kid[i])))
+                return rc;
+            put(g, ", '')");
+        }
+        put(g, ")");
+        return 0;
     case F_AGE: /* whole years, as PostgreSQL's age() counts them */
         if (g->pg) {
             put(g, "CAST(date_part('year', age(");
