@@ -150,6 +150,30 @@ static size_t write_cb(char *p, size_t size, size_t nitems, void *data)
     return size * nitems;
 }
 
+/* The body is read through callbacks rather than CURLOPT_POSTFIELDS, and can never be
+ * rewound: when a connection dies (an HTTP/2 GOAWAY), libcurl 7.88 resends the requests in
+ * flight on a new one by itself, and a good share of those went out with an empty body
+ * (bench/push). Refusing the rewind makes such a request fail instead; transport.c sends it
+ * again itself, once, with its body (finish()). */
+static size_t read_cb(char *buf, size_t size, size_t n, void *data)
+{
+    struct cr__push_slot *sl = data;
+    size_t left = sl->msg.len > sl->body_off ? sl->msg.len - sl->body_off : 0;
+    size_t k = size * n < left ? size * n : left;
+    if (k)
+        memcpy(buf, sl->msg.body + sl->body_off, k);
+    sl->body_off += k;
+    return k;
+}
+
+static int seek_cb(void *data, curl_off_t offset, int origin)
+{
+    (void)data;
+    (void)offset;
+    (void)origin;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
+
 int cr__push_slot_init(struct cr_push_transport *t, struct cr__push_slot *sl, struct cr_err *err)
 {
     sl->easy = curl_easy_init();
@@ -167,5 +191,9 @@ int cr__push_slot_init(struct cr_push_transport *t, struct cr__push_slot *sl, st
     CR__PUSH_SETOPT(h, CURLOPT_WRITEDATA, sl);
     CR__PUSH_SETOPT(h, CURLOPT_ERRORBUFFER, sl->errbuf);
     CR__PUSH_SETOPT(h, CURLOPT_PRIVATE, sl);
+    CR__PUSH_SETOPT(h, CURLOPT_READFUNCTION, read_cb);
+    CR__PUSH_SETOPT(h, CURLOPT_READDATA, sl);
+    CR__PUSH_SETOPT(h, CURLOPT_SEEKFUNCTION, seek_cb);
+    CR__PUSH_SETOPT(h, CURLOPT_SEEKDATA, sl);
     return 0;
 }

@@ -268,9 +268,11 @@ static int slot_start(struct cr_push_transport *t, struct cr__push_slot *sl, str
     CURL *h = sl->easy;
     CR__PUSH_SETOPT(h, CURLOPT_URL, sl->url.data);
     CR__PUSH_SETOPT(h, CURLOPT_HTTPHEADER, sl->headers);
-    /* size first: without it libcurl would strlen() the body */
-    CR__PUSH_SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(sl->msg.body ? sl->msg.len : 0));
-    CR__PUSH_SETOPT(h, CURLOPT_POSTFIELDS, sl->msg.body ? sl->msg.body : "");
+    /* the body through read_cb (conn.c), its size known: a Content-Length, not chunks */
+    sl->body_off = 0;
+    if (!sl->msg.body)
+        sl->msg.len = 0;
+    CR__PUSH_SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)sl->msg.len);
     CURLMcode mc = curl_multi_add_handle(t->multi, h);
     if (mc != CURLM_OK)
         return cr_err_set(err, CR_EIO, "curl_multi_add_handle failed: %s", curl_multi_strerror(mc));
@@ -368,6 +370,24 @@ static int finish(struct run *run, struct cr__push_slot *sl, CURLcode res)
             return CR_EIO;
         }
         cr__push_copy(sl->reason, sizeof sl->reason, why);
+        /* the connection died under it (a GOAWAY): once more on a fresh one; the service may
+         * have it already, so this is the only resend (the in-flight window) */
+        if (!sl->redone && !run->stop) {
+            sl->redone = 1;
+            int resent_before = sl->resent;
+            sl->resent = 0;
+            curl_multi_remove_handle(t->multi, sl->easy);
+            sl->busy = 0;
+            int rc = slot_start(t, sl, run->err);
+            sl->resent = resent_before;
+            if (rc == 0)
+                return 0;
+            if (rc != CR_EINVAL) { /* libcurl failed: report this one, take no more */
+                run->stop = 1;
+                if (!run->ret)
+                    run->ret = rc;
+            }
+        }
     } else {
         long status = 0;
         curl_easy_getinfo(sl->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -440,6 +460,7 @@ static int start_more(struct run *run,
         sl = take_slot(t);
         sl->msg = m;
         sl->resent = 0;
+        sl->redone = 0;
         if (!fresh && t->ops->stale(t, cr__push_now()) && renew_or_stop(run)) {
             struct cr_push_result r = {.outcome = CR_PUSH_SOFT};
             cr__push_copy(sl->reason, sizeof sl->reason, cr_err_msg(run->err));

@@ -27,7 +27,9 @@ struct cr__push_slot {
     CURL *easy;             /* made on first use, then reused */
     int busy;               /* in the multi handle */
     struct cr_push_msg msg; /* borrowed from next() until done() */
+    size_t body_off;        /* how much of msg.body libcurl has read (it rewinds to retry) */
     int resent;             /* already resent once after renewing the credential */
+    int redone;             /* already sent again once after its connection died */
     unsigned cred_gen;      /* the credential generation this request carried */
     struct curl_slist *headers;
     struct cr_buf url;

@@ -91,7 +91,14 @@ function serve(opt, log, handler) {
         req.stream.on('close', () => session.crierActive--);
         const chunks = [];
         req.on('data', (c) => chunks.push(c));
-        req.on('end', () => handler(req, res, Buffer.concat(chunks), info));
+        // a stream the client's connection lost before its body came is not a request the
+        // service would act on: logged as such, not answered
+        req.on('end', () => {
+            if (req.aborted || !req.complete || req.stream.destroyed)
+                log({ event: 'aborted', session: info.session, path: req.url });
+            else
+                handler(req, res, Buffer.concat(chunks), info);
+        });
     });
     server.listen(opt.port, '127.0.0.1', () => console.log('listening'));
     const stop = () => process.exit(0); // the log is written synchronously: nothing to flush
