@@ -34,6 +34,12 @@ struct cr_export_target {
  * Returns 0; CR_EIO for a network, disk or permission failure (retry later); CR_EPERM for a
  * refused login or a changed host key (retrying will not help until someone acts); CR_EINVAL
  * for a bad target URL or name. A failed export leaves no file under the final name.
+ * An existing file under the final name is replaced (on SFTP it is removed just before the
+ * rename, as OpenSSH's rename does not replace). CR_EINVAL also covers a password inside the
+ * URL (refused, never printed), neither key file nor password, an unreadable key file and a
+ * pinned value that is not a SHA-256 fingerprint.
+ * Key files: ed25519 or ECDSA; with libssh2 1.10 an RSA key only logs in to servers that
+ * still accept ssh-rsa (SHA-1) signatures, which OpenSSH >= 8.8 does not by default.
  */
 int cr_export_file(const struct cr_export_target *t, const char *path, const char *name,
                    char **seen_host_key, struct cr_err *err) CR_WARN_UNUSED;
