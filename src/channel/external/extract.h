@@ -25,6 +25,28 @@
  * row, the column and the character (U+1F600), and the file is not finished: the caller
  * removes it. Nothing is written past the first error.
  *
+ * Details (added with extract.c):
+ *  - "separator" and "quote" are one ASCII character other than CR and LF; the quote is not a
+ *    space and differs from the separator. Names ("csv", "utf-8", "crlf"...) are matched
+ *    without regard to case. "separator", "quote" and "quoting" in a fixed-width format, and
+ *    "width" or "align" in a CSV one, are errors (they would do nothing). At most 1000
+ *    columns; widths 1..10000; labels at most 1024 bytes, encodable, and, for a fixed-width
+ *    header, no longer than the width and without line breaks.
+ *  - Minimal quoting also quotes a value with a leading or trailing space or tab (readers
+ *    often trim those) or a leading U+FEFF (first in a file, it would read as a BOM). With
+ *    quoting "all", NULL stays an unquoted empty field, so "" and NULL differ. The only
+ *    column of a row is never left empty: "" is written, or the line would be blank and
+ *    readers skip blank lines.
+ *  - Fixed-width widths count characters as Unicode code points (a combining accent is one,
+ *    an emoji is one), not display columns. A value with CR or LF is an error.
+ *  - Every line ends with the line ending, the last one too; the BOM counts in bytes.
+ *  - Row errors read "row 12, column 'Name': 'Zoë 😀' has U+1F600 (character 5), which
+ *    windows-1252 cannot hold" (rows are data rows, 1-based), or "... is not valid UTF-8 (byte
+ *    0xff at offset 2)", "... is 11 characters, longer than the width 6". Output is buffered
+ *    and written between rows, so after an error the FILE holds some of the good rows (maybe
+ *    none) and nothing of the bad one; the writer then refuses further rows (CR_ESTATE) and
+ *    cr_extract_close() returns CR_ESTATE.
+ *
  * Ownership: cr_extract_open() copies what it needs from the format; the FILE is the caller's
  * and is not closed.
  */
