@@ -91,6 +91,10 @@ int cmd_campaign(struct cli *c, struct cli_args *a);
 int cmd_serve(struct cli *c, struct cli_args *a);
 /* The options of `account add apns|fcm` into settings and secrets (cmd_account_push.c). */
 int cli_account_push(struct cli_args *a, const char *kind, json_t *settings, json_t *secrets);
+/* The options of `account add routing` (cmd_account_routing.c); *channel: the channel the
+ * extraction is for. */
+int cli_account_routing(struct cli_args *a, json_t *settings, json_t *secrets,
+                        const char **channel);
 /* Prints an error unless url is a usable public base URL (http or https, no query). */
 int cli_check_public_url(const char *url);
 int cmd_bounce(struct cli *c, struct cli_args *a);

@@ -32,6 +32,10 @@
     "       crier account add fcm NAME --app APP --service-account FILE.json [--project-id P]\n"  \
     "                 [--token-url URL] [--url URL] [--ca-file PEM] [--concurrency N]\n"         \
     "                 [--rate N/s] [--json]\n"                                                   \
+    "       crier account add routing NAME --channel email|sms|push --mode external\n"          \
+    "                 --export DIR|sftp://user@host[:port]/dir [--ssh-key FILE |\n"              \
+    "                 --password-env VAR] [--host-key-sha256 FP] [--file-name PATTERN]\n"        \
+    "                 [--app APP --platform ios|android] [--json]\n"                             \
     "       crier account list [--json]"
 
 static int positive(const char *opt, const char *v, double *out)
@@ -244,7 +248,7 @@ static int add_pickup(struct cli_args *a, json_t *settings)
 static int add(struct cli *c, struct cli_args *a)
 {
     int as_json = cli_flag(a, "--json"), rc;
-    const char *kind = cli_next(a), *name = cli_next(a), *channel = NULL;
+    const char *kind = cli_next(a), *name = cli_next(a), *channel = NULL, *mode = "bulk";
     json_t *settings = json_object(), *secrets = json_object();
     struct cr_err err = CR_ERR_INIT;
     int64_t id;
@@ -266,14 +270,18 @@ static int add(struct cli *c, struct cli_args *a)
     } else if (strcmp(kind, "apns") == 0 || strcmp(kind, "fcm") == 0) {
         channel = "push";
         rc = cli_account_push(a, kind, settings, secrets);
+    } else if (strcmp(kind, "routing") == 0) {
+        mode = "external";
+        rc = cli_account_routing(a, settings, secrets, &channel);
     } else {
-        rc = cli_error("unknown account kind '%s' (smtp, pickup, smpp, file, apns or fcm)",
+        rc = cli_error("unknown account kind '%s' (smtp, pickup, smpp, file, apns, fcm or "
+                       "routing)",
                        kind);
     }
     if (rc || (rc = cli_no_more_options(a)) || (rc = cli_expect(a, 0, ACCOUNT_USAGE)) ||
         (rc = cli_open_store(c, 0)))
         goto out;
-    if (cr_account_add(c->store, &c->clock, name, kind, channel, "bulk", settings, secrets, &id,
+    if (cr_account_add(c->store, &c->clock, name, kind, channel, mode, settings, secrets, &id,
                        &err)) {
         rc = cli_error_err(&err);
         goto out;

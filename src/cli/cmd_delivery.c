@@ -11,13 +11,15 @@
 
 #include "campaign/campaign.h"
 #include "delivery/delivery.h"
+#include "delivery/external.h"
 
 #define DELIVERY_USAGE                                                                             \
     "crier delivery create --template NAME --account NAME --filter 'EXPR' [--label L]\n"           \
-    "                      [--campaign NAME] [--no-confirm] [--strict] [--validity DURATION]\n"   \
+    "                      [--campaign NAME] [--no-confirm] [--strict] [--validity DURATION]\n"    \
     "                      [--tracking all|no_opens|none] [--json]\n"                              \
     "       crier delivery prepare|confirm|pause|resume|stop ID [--json]\n"                        \
-    "       crier delivery proof ID [--to a@x,b@y]\n"                                              \
+    "       crier delivery proof ID [--to a@x,b@y | --to FILE (external)]\n"                       \
+    "       crier delivery preview ID [--rows N] (external: the file's first rows)\n"              \
     "       crier delivery list [--all] [--json]\n"                                                \
     "       crier delivery show ID [--json]\n"                                                     \
     "       crier delivery logs ID [--status S] [--offset N] [--limit N] [--json]"
@@ -76,7 +78,8 @@ static void print_kpis(json_t *k)
     printf("  excluded:");
     if (!json_object_size(json_object_get(k, "excluded")))
         printf(" none");
-    json_object_foreach(json_object_get(k, "excluded"), name, v) {
+    json_object_foreach(json_object_get(k, "excluded"), name, v)
+    {
         printf(" %s %lld", name, (long long)json_integer_value(v));
     }
 #define KPI(name) ((long long)json_integer_value(json_object_get(k, name)))
@@ -86,7 +89,8 @@ static void print_kpis(json_t *k)
            KPI("unique_clicks"), KPI("unsubscriptions"), KPI("bounces"), KPI("complaints"));
     json_t *l;
     size_t i;
-    json_array_foreach(json_object_get(k, "links"), i, l) {
+    json_array_foreach(json_object_get(k, "links"), i, l)
+    {
         printf("  link %-24.24s %6lld clicks (unique %lld)  %s\n",
                json_string_value(json_object_get(l, "label")),
                (long long)json_integer_value(json_object_get(l, "clicks")),
@@ -113,7 +117,8 @@ static void print_recurring(json_t *j)
            json_string_value(json_object_get(
                json_object_get(json_object_get(j, "options"), "recurring"), "aggregation")),
            json_array_size(ex));
-    json_array_foreach(ex, i, e) {
+    json_array_foreach(ex, i, e)
+    {
         printf("    %-8lld %-12s %s\n", (long long)json_integer_value(json_object_get(e, "id")),
                json_string_value(json_object_get(e, "period")),
                json_string_value(json_object_get(e, "status")));
@@ -137,6 +142,20 @@ static int show(struct cli *c, int64_t id, int as_json)
             printf("  error: %s\n", json_string_value(json_object_get(j, "error")));
         print_recurring(j);
         print_kpis(json_object_get(j, "kpis"));
+        json_t *ex = json_object_get(j, "export");
+        if (json_is_object(ex)) {
+            printf("  export %s: %s, %lld rows, %lld bytes, %lld attempt(s)",
+                   json_string_value(json_object_get(ex, "status")),
+                   json_string_value(json_object_get(ex, "name")),
+                   (long long)json_integer_value(json_object_get(ex, "rows")),
+                   (long long)json_integer_value(json_object_get(ex, "bytes")),
+                   (long long)json_integer_value(json_object_get(ex, "attempts")));
+            if (json_is_string(json_object_get(ex, "error")))
+                printf("; last error: %s", json_string_value(json_object_get(ex, "error")));
+            if (strcmp(json_string_value(json_object_get(ex, "status")), "exported") != 0)
+                printf("; file kept at %s", json_string_value(json_object_get(ex, "file")));
+            printf("\n");
+        }
     }
     json_decref(j);
     return CLI_OK;
@@ -152,8 +171,7 @@ static int logs(struct cli *c, struct cli_args *a)
     size_t i;
     if (cli_opt(a, "--status", &status) < 0 || cli_opt(a, "--offset", &off) < 0 ||
         cli_opt(a, "--limit", &lim) < 0 ||
-        (rc = cli_id_arg(a, DELIVERY_USAGE, "a delivery", &id)) ||
-        (rc = cli_open_store(c, 0)))
+        (rc = cli_id_arg(a, DELIVERY_USAGE, "a delivery", &id)) || (rc = cli_open_store(c, 0)))
         return CLI_FAIL;
     long long o = off ? strtoll(off, NULL, 10) : 0, n = lim ? strtoll(lim, NULL, 10) : -1;
     if (o < 0)
@@ -163,7 +181,8 @@ static int logs(struct cli *c, struct cli_args *a)
     if (as_json)
         cli_print_json(j);
     else
-        json_array_foreach(j, i, l) {
+        json_array_foreach(j, i, l)
+        {
             printf("%-8lld %-8lld %-40s %-9s %s%s\n",
                    (long long)json_integer_value(json_object_get(l, "id")),
                    (long long)json_integer_value(json_object_get(l, "profile")),
@@ -208,7 +227,8 @@ int cmd_delivery(struct cli *c, struct cli_args *a)
         if (as_json)
             cli_print_json(j);
         else
-            json_array_foreach(j, i, d) {
+            json_array_foreach(j, i, d)
+            {
                 json_t *k = json_object_get(d, "kpis");
                 printf("%-6lld %-30s %-6s %-9s targeted %lld, sent %lld\n",
                        (long long)json_integer_value(json_object_get(d, "id")),
@@ -221,13 +241,37 @@ int cmd_delivery(struct cli *c, struct cli_args *a)
         json_decref(j);
         return CLI_OK;
     }
+    if (strcmp(verb, "preview") == 0) {
+        long rows = 10;
+        int r = cli_int_opt(a, "--rows", 1, 1000000, &rows);
+        if (r < 0 || (rc = cli_id_arg(a, DELIVERY_USAGE, "a delivery", &id)) ||
+            (rc = cli_open_store(c, 0)))
+            return CLI_FAIL;
+        if (cr_external_preview(c->store, &c->clock, id, rows, stdout, &err))
+            return cli_error_err(&err);
+        return CLI_OK;
+    }
     if (strcmp(verb, "proof") == 0) {
         const char *to = NULL;
         int sent;
         if (cli_opt(a, "--to", &to) < 0 ||
-            (rc = cli_id_arg(a, DELIVERY_USAGE, "a delivery", &id)) ||
-            (rc = cli_open_store(c, 0)))
+            (rc = cli_id_arg(a, DELIVERY_USAGE, "a delivery", &id)) || (rc = cli_open_store(c, 0)))
             return CLI_FAIL;
+        char *channel = NULL;
+        if (cr_store_query_text(c->store, &err, &channel,
+                                "SELECT channel FROM delivery WHERE id = ?", "i", id) < 0)
+            return cli_error_err(&err);
+        if (channel && strcmp(channel, "external") == 0) {
+            /* an external proof is a sample file: --to is its path */
+            char *path = NULL;
+            free(channel);
+            if (cr_external_proof(c->store, &c->clock, id, to, &path, &err))
+                return cli_error_err(&err);
+            printf("proof file: %s\n", path);
+            free(path);
+            return CLI_OK;
+        }
+        free(channel);
         rc = cr_delivery_proof(c->store, &c->clock, id, to, &sent, &err);
         if (sent)
             printf("%d proof%s sent\n", sent, sent == 1 ? "" : "s");

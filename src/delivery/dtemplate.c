@@ -8,6 +8,7 @@
 
 #include "campaign/campaign.h"
 #include "channel/push/push.h"
+#include "delivery/external.h"
 #include "core/datetime.h"
 #include "core/mem.h"
 #include "template/template.h"
@@ -138,6 +139,8 @@ int cr_dtemplate_check(struct cr_store *s, const char *channel, json_t *content,
         return check_sms(s, content, err);
     if (strcmp(channel, "push") == 0)
         return cr_push_template_check(s, content, err);
+    if (strcmp(channel, "external") == 0)
+        return cr_external_template_check(s, content, err);
     return cr_err_set(err, CR_EUNSUPPORTED, "templates for the %s channel are not supported yet",
                       channel);
 }

@@ -10,10 +10,11 @@
 #include "delivery/account.h"
 #include "delivery/delivery.h"
 #include "delivery/delivery_int.h"
+#include "delivery/external.h"
 #include "delivery/dtemplate.h"
 
-int cr_delivery_create(struct cr_store *s, struct cr_clock *clock,
-                       const struct cr_delivery_new *n, int64_t *id, struct cr_err *err)
+int cr_delivery_create(struct cr_store *s, struct cr_clock *clock, const struct cr_delivery_new *n,
+                       int64_t *id, struct cr_err *err)
 {
     struct cr_account acct;
     char *channel = NULL, ts[CR_TIME_BUFSZ];
@@ -24,14 +25,26 @@ int cr_delivery_create(struct cr_store *s, struct cr_clock *clock,
         return rc;
     if ((rc = cr_account_get(s, n->account_name, 0, &acct, err)))
         goto out;
-    if (strcmp(acct.channel, channel) != 0) {
-        rc = cr_err_set(err, CR_EINVAL, "account '%s' sends %s, template '%s' is for %s",
-                        acct.name, acct.channel, n->template_name, channel);
+    /* an external template goes with a routing account (mode external), of any channel */
+    int ext_t = strcmp(channel, "external") == 0, ext_a = strcmp(acct.mode, "external") == 0;
+    if (ext_t != ext_a || (!ext_t && strcmp(acct.channel, channel) != 0)) {
+        rc = ext_t   ? cr_err_set(err, CR_EINVAL,
+                                  "template '%s' is an extraction file: it needs "
+                                    "a routing account (crier account add routing), not '%s'",
+                                  n->template_name, acct.name)
+             : ext_a ? cr_err_set(err, CR_EINVAL,
+                                  "account '%s' exports files: it needs an "
+                                  "external template, not '%s' (%s)",
+                                  acct.name, n->template_name, channel)
+                     : cr_err_set(err, CR_EINVAL,
+                                  "account '%s' sends %s, template '%s' is for "
+                                  "%s",
+                                  acct.name, acct.channel, n->template_name, channel);
         goto out_acct;
     }
     /* a push account serves one platform (apns: ios, fcm: android) */
-    const char *want = n->options ? json_string_value(json_object_get(n->options, "platform"))
-                                  : NULL;
+    const char *want =
+        n->options ? json_string_value(json_object_get(n->options, "platform")) : NULL;
     const char *serves = json_string_value(json_object_get(acct.settings, "platform"));
     if (want && serves && strcmp(want, serves) != 0) {
         rc = cr_err_set(err, CR_EINVAL, "account '%s' sends to %s devices, not %s", acct.name,
@@ -81,8 +94,9 @@ void cr__delivery_profile_columns(struct cr_buf *sql, const struct cr_schema *pr
 int cr__delivery_campaign(struct cr_store *s, int64_t id, json_t **out, struct cr_err *err)
 {
     struct cr_stmt *st = NULL;
-    int rc = cr_stmt_prepare(s, "SELECT c.name, c.label FROM campaign c JOIN delivery d ON "
-                                "d.campaign_id = c.id WHERE d.id = ?",
+    int rc = cr_stmt_prepare(s,
+                             "SELECT c.name, c.label FROM campaign c JOIN delivery d ON "
+                             "d.campaign_id = c.id WHERE d.id = ?",
                              &st, err);
     *out = NULL;
     if (rc)
@@ -96,8 +110,8 @@ int cr__delivery_campaign(struct cr_store *s, int64_t id, json_t **out, struct c
 
 int cr__delivery_status(struct cr_store *s, int64_t id, char **status, struct cr_err *err)
 {
-    int rc = cr_store_query_text(s, err, status, "SELECT status FROM delivery WHERE id = ?", "i",
-                                 id);
+    int rc =
+        cr_store_query_text(s, err, status, "SELECT status FROM delivery WHERE id = ?", "i", id);
     if (rc == 0)
         return cr_err_set(err, CR_ENOTFOUND, "no delivery %lld", (long long)id);
     return rc < 0 ? rc : 0;
@@ -149,14 +163,17 @@ static int confirm_tx(struct cr_store *s, void *data, struct cr_err *err)
         return rc;
     }
     if (strcmp(status, "ready") != 0)
-        rc = cr_err_set(err, CR_ESTATE, "delivery %lld is %s: only a prepared (ready) delivery "
-                        "can be confirmed%s", (long long)a->id, status,
+        rc = cr_err_set(err, CR_ESTATE,
+                        "delivery %lld is %s: only a prepared (ready) delivery "
+                        "can be confirmed%s",
+                        (long long)a->id, status,
                         strcmp(status, "draft") == 0 ? " (run: crier delivery prepare)" : "");
     else if (!channel || (strcmp(channel, "email") != 0 && strcmp(channel, "sms") != 0 &&
-                          strcmp(channel, "push") != 0))
-        rc = cr_err_set(err, CR_EUNSUPPORTED, "delivery %lld: sending %s deliveries is not "
-                        "supported yet (only email, sms and push)", (long long)a->id,
-                        channel ? channel : "these");
+                          strcmp(channel, "push") != 0 && strcmp(channel, "external") != 0))
+        rc = cr_err_set(err, CR_EUNSUPPORTED,
+                        "delivery %lld: sending %s deliveries is not "
+                        "supported",
+                        (long long)a->id, channel ? channel : "these");
     else
         rc = cr_store_run(s, err,
                           "UPDATE delivery SET status = 'sending', confirmed_at = ?, "
@@ -197,21 +214,21 @@ static int control_tx(struct cr_store *s, void *data, struct cr_err *err)
     switch (a->what) {
     case CR_DELIVERY_PAUSE:
         rc = strcmp(status, "sending") != 0
-                 ? cr_err_set(err, CR_ESTATE, "delivery %lld is %s, not sending",
-                              (long long)a->id, status)
+                 ? cr_err_set(err, CR_ESTATE, "delivery %lld is %s, not sending", (long long)a->id,
+                              status)
                  : cr__delivery_set_status(s, a->clock, a->id, "paused", err);
         break;
     case CR_DELIVERY_RESUME:
         rc = strcmp(status, "paused") != 0
-                 ? cr_err_set(err, CR_ESTATE, "delivery %lld is %s, not paused",
-                              (long long)a->id, status)
+                 ? cr_err_set(err, CR_ESTATE, "delivery %lld is %s, not paused", (long long)a->id,
+                              status)
                  : cr__delivery_set_status(s, a->clock, a->id, "sending", err);
         break;
     case CR_DELIVERY_STOP:
         if (strcmp(status, "sent") == 0 || strcmp(status, "stopped") == 0 ||
             strcmp(status, "failed") == 0)
-            rc = cr_err_set(err, CR_ESTATE, "delivery %lld is already %s", (long long)a->id,
-                            status);
+            rc =
+                cr_err_set(err, CR_ESTATE, "delivery %lld is already %s", (long long)a->id, status);
         else if (!(rc = cr__delivery_set_status(s, a->clock, a->id, "stopped", err)))
             rc = cr__delivery_finished(s, a->clock, a->id, err);
         break;
@@ -329,6 +346,18 @@ int cr_delivery_show(struct cr_store *s, int64_t id, json_t **out, struct cr_err
     json_object_set_new(j, "kpis", kpis);
     if ((rc = cr__delivery_show_recurring(s, id, j, err)))
         goto out;
+    if (strcmp(json_string_value(json_object_get(j, "channel")), "external") == 0) {
+        /* the extraction file: exported rows in the KPIs, where the file is and went */
+        json_t *ex = NULL;
+        if ((rc = cr_external_export_json(s, id, &ex, err)))
+            goto out;
+        json_object_set_new(
+            kpis, "exported",
+            json_integer(ex && !strcmp(json_string_value(json_object_get(ex, "status")), "exported")
+                             ? json_integer_value(json_object_get(ex, "rows"))
+                             : 0));
+        json_object_set_new(j, "export", ex ? ex : json_null());
+    }
     *out = j;
     j = NULL;
     rc = 0;
@@ -388,13 +417,14 @@ int cr_delivery_logs(struct cr_store *s, int64_t id, const char *status, int64_t
     free(dummy);
     *out = NULL;
     if (!rc)
-        rc = cr_stmt_prepare(s,
-                             "SELECT id, profile_id, address, status, reason, failure_type, "
-                             "attempts, error, sent_at, message_id, proof, fire_id, delivery_id FROM "
-                             "delivery_log WHERE delivery_id IN " CR__DELIVERY_FAMILY " AND "
-                             "(CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id "
-                             "LIMIT ? OFFSET ?",
-                             &st, err);
+        rc = cr_stmt_prepare(
+            s,
+            "SELECT id, profile_id, address, status, reason, failure_type, "
+            "attempts, error, sent_at, message_id, proof, fire_id, delivery_id FROM "
+            "delivery_log WHERE delivery_id IN " CR__DELIVERY_FAMILY " AND "
+            "(CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id "
+            "LIMIT ? OFFSET ?",
+            &st, err);
     if (rc) {
         json_decref(arr);
         return rc;
@@ -443,16 +473,16 @@ static int link_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
 {
     struct cr_stmt *st = NULL;
     json_t *a = json_array();
-    int rc = cr_stmt_prepare(s,
-                             "SELECT coalesce(nullif(u.label, ''), u.url), min(u.url), "
-                             "min(u.link_id), count(t.id), count(DISTINCT t.log_id), "
-                             "count(DISTINCT u.url) FROM delivery_url u LEFT JOIN "
-                             "tracking_log t ON t.delivery_id = u.delivery_id AND t.kind = "
-                             "'click' AND t.link_id = u.link_id WHERE u.delivery_id IN "
-                             CR__DELIVERY_FAMILY " "
-                             "GROUP BY coalesce(nullif(u.label, ''), u.url) "
-                             "ORDER BY min(u.link_id) LIMIT 100",
-                             &st, err);
+    int rc = cr_stmt_prepare(
+        s,
+        "SELECT coalesce(nullif(u.label, ''), u.url), min(u.url), "
+        "min(u.link_id), count(t.id), count(DISTINCT t.log_id), "
+        "count(DISTINCT u.url) FROM delivery_url u LEFT JOIN "
+        "tracking_log t ON t.delivery_id = u.delivery_id AND t.kind = "
+        "'click' AND t.link_id = u.link_id WHERE u.delivery_id IN " CR__DELIVERY_FAMILY " "
+        "GROUP BY coalesce(nullif(u.label, ''), u.url) "
+        "ORDER BY min(u.link_id) LIMIT 100",
+        &st, err);
     *out = NULL;
     if (rc) {
         json_decref(a);
@@ -461,8 +491,8 @@ static int link_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
     cr_stmt_bind_int64(st, 1, id);
     cr_stmt_bind_int64(st, 2, id);
     while ((rc = cr_stmt_step(st, err)) == 1)
-        json_array_append_new(a, json_pack("{ss ss sI sI sI}", "label", cr_stmt_text(st, 0),
-                                           "url", cr_stmt_text(st, 1), "urls",
+        json_array_append_new(a, json_pack("{ss ss sI sI sI}", "label", cr_stmt_text(st, 0), "url",
+                                           cr_stmt_text(st, 1), "urls",
                                            (json_int_t)cr_stmt_int64(st, 5), "clicks",
                                            (json_int_t)cr_stmt_int64(st, 3), "unique_clicks",
                                            (json_int_t)cr_stmt_int64(st, 4)));
@@ -497,8 +527,7 @@ int cr_delivery_kpis(struct cr_store *s, int64_t id, json_t **out, struct cr_err
         if (strcmp(status, "excluded") == 0) {
             const char *r = reason ? reason : "other";
             json_object_set_new(excluded, r,
-                                json_integer(json_integer_value(json_object_get(excluded, r)) +
-                                             n));
+                                json_integer(json_integer_value(json_object_get(excluded, r)) + n));
             continue;
         }
         targeted += n;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "channel/email/address.h"
 #include "channel/email/email.h"
@@ -60,6 +61,7 @@ struct prep {
     char *channel;
     /* sms: the text, rendered per recipient as it will be sent to count its parts */
     struct cr_sms_channel *sms_text;
+    int is_sms; /* the phone rules (an SMS delivery, or an external one for SMS) */
     int64_t sms_next_log, sms_log; /* the log id the next / this row will likely get */
     /* push: the account's app and platform; the rows are subscriptions */
     char *push_app, *push_platform;
@@ -238,7 +240,7 @@ static const char *judge(struct prep *p, const char *const *row, size_t addr_col
     const char *in = row[addr_col];
     struct cr_err e = CR_ERR_INIT;
     int64_t v;
-    int sms = p->sms_text != NULL;
+    int sms = p->is_sms;
     p->segments = 0;
     p->sms_log = p->sms_next_log++; /* every row judged is inserted */
     if ((!in || !*in) && p->push_app)
@@ -272,7 +274,7 @@ static const char *judge(struct prep *p, const char *const *row, size_t addr_col
         return "pressure";
     if (p->capacity_left == 0 && !p->capacity_report)
         return "capacity";
-    if (sms) {
+    if (p->sms_text) { /* not for an external delivery: no text */
         const char *why = sms_text(p, row, detail, detail_len);
         if (why)
             return why;
@@ -367,6 +369,39 @@ static int push_targets_sql(struct prep *p, struct cr_query *q, struct cr_buf *s
                   " FROM profile p LEFT JOIN subscription s ON s.profile_id = p.id AND "
                   "s.app = ? AND s.platform = ? AND s.active WHERE %s ORDER BY p.id, s.id",
                   q->where);
+    return 0;
+}
+
+/* An external delivery's routing account says which channel's rules apply. */
+static int external_channel(struct prep *p, struct cr_err *err)
+{
+    struct cr_account a;
+    int rc;
+    if (!p->account_id)
+        return cr_err_set(err, CR_EINVAL, "delivery %lld has no account", (long long)p->id);
+    if ((rc = cr_account_get_id(p->s, p->account_id, 0, &a, err)))
+        return rc;
+    free(p->channel);
+    p->channel = cr_xstrdup(a.channel);
+    cr_account_release(&a);
+    /* preparing again starts a new file: the old one, not exported, goes */
+    char *file = NULL;
+    if ((rc = cr_store_query_text(p->s, err, &file,
+                                  "SELECT file FROM delivery_export WHERE "
+                                  "delivery_id = ? AND status <> 'exported'",
+                                  "i", p->id)) < 0)
+        return rc;
+    if (file)
+        unlink(file);
+    free(file);
+    if ((rc = cr_store_run(p->s, err, "DELETE FROM delivery_export WHERE delivery_id = ?", "i",
+                           p->id)))
+        return rc;
+    /* the rules were loaded for "external": again for the channel */
+    cr_strmap_release(&p->quarantined);
+    cr_strmap_init(&p->quarantined);
+    cr_strmap_release(&p->pressured);
+    cr_strmap_init(&p->pressured);
     return 0;
 }
 
@@ -517,7 +552,13 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
                           "delivery %lld is %s: only a draft, ready or failed "
                           "delivery can be prepared",
                           (long long)p->id, p->status);
+    /* an external delivery is judged as its routing account's channel; no message is
+     * rendered (the extraction file is) */
+    int external = strcmp(p->channel, "external") == 0;
+    if (external && (rc = external_channel(p, err)))
+        return rc;
     int sms = strcmp(p->channel, "sms") == 0, push = strcmp(p->channel, "push") == 0;
+    p->is_sms = sms;
     if (!sms && !push && strcmp(p->channel, "email") != 0)
         return cr_err_set(err, CR_EUNSUPPORTED,
                           "delivery %lld: preparing %s deliveries is not "
@@ -535,11 +576,11 @@ static int prepare_tx(struct cr_store *s, void *data, struct cr_err *err)
     }
     if (push)
         email_col = p->profile.ncols + 1; /* the token, after the subscription id */
-    if (sms && (rc = open_sms(p, err)))
+    if (sms && !external && (rc = open_sms(p, err)))
         return rc;
     if (push && (rc = open_push(p, err)))
         return rc;
-    if (!sms && !push && json_is_true(json_object_get(p->options, "strict"))) {
+    if (!sms && !push && !external && json_is_true(json_object_get(p->options, "strict"))) {
         struct cr_account a;
         json_t *campaign = NULL;
         if ((rc = cr_account_get_id(p->s, p->account_id, 1, &a, err)))

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "delivery/account.h"
+#include "delivery/external.h"
 #include "delivery/send_int.h"
 
 #define BATCH 500
@@ -550,16 +551,32 @@ int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did
         return rc;
     if ((rc = cr_store_begin(s, err)))
         return rc;
-    if ((rc = cr_stmt_prepare(s, "SELECT id FROM delivery WHERE status = 'sending' ORDER BY id",
+    if ((rc = cr_stmt_prepare(s,
+                              "SELECT id, channel = 'external' FROM delivery WHERE status = "
+                              "'sending' ORDER BY id",
                               &st, err)))
         goto fail;
-    int64_t cand[64];
-    size_t ncand = 0;
-    while (ncand < 64 && (rc = cr_stmt_step(st, err)) == 1)
-        cand[ncand++] = cr_stmt_int64(st, 0);
+    int64_t cand[64], ext[64];
+    size_t ncand = 0, next = 0;
+    while (ncand < 64 && next < 64 && (rc = cr_stmt_step(st, err)) == 1) {
+        if (cr_stmt_bool(st, 1))
+            ext[next++] = cr_stmt_int64(st, 0); /* a file, not messages: external.c */
+        else
+            cand[ncand++] = cr_stmt_int64(st, 0);
+    }
     cr_stmt_free(st);
     if (rc < 0)
         goto fail;
+    if (next) {
+        if ((rc = cr_store_commit(s, err)))
+            goto out;
+        for (size_t i = 0; i < next && !*did && !rc; i++)
+            rc = cr_external_step(s, clock, ext[i], did, err);
+        if (rc || *did)
+            goto out;
+        if ((rc = cr_store_begin(s, err)))
+            goto out;
+    }
     for (size_t i = 0; i < ncand && !n; i++) {
         free(ids);
         free(att);

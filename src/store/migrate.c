@@ -37,6 +37,9 @@ static const struct migration migrations[] = {
     {6, "recurring deliveries",
 #include "store/schema_v6.inc"
     },
+    {7, "external deliveries",
+#include "store/schema_v7.inc"
+    },
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 

@@ -20,8 +20,8 @@ struct vctx {
     struct cr_store *s;
     struct cr_clock *clock;
     struct cr_wf_problems *p;
-    struct cr_err *err; /* store failures */
-    size_t at;          /* index of the activity being checked */
+    struct cr_err *err;       /* store failures */
+    size_t at;                /* index of the activity being checked */
     const char *bad_delivery; /* set by the callback when a name is not an earlier delivery */
 };
 
@@ -62,8 +62,7 @@ static void filter_problem(struct vctx *v, const char *field, const char *src,
         cr_wf_problems_add(v->p, a->id, field, "%s", cr_err_msg(e));
 }
 
-static int check_filter(struct vctx *v, const char *field, const char *src,
-                        enum cr_wf_flow flow)
+static int check_filter(struct vctx *v, const char *field, const char *src, enum cr_wf_flow flow)
 {
     struct cr_query_opts o = {0};
     struct cr_query q = CR_QUERY_INIT;
@@ -86,8 +85,7 @@ static int check_filter(struct vctx *v, const char *field, const char *src,
     return 0;
 }
 
-static int check_order(struct vctx *v, const char *field, const char *order,
-                       enum cr_wf_flow flow)
+static int check_order(struct vctx *v, const char *field, const char *order, enum cr_wf_flow flow)
 {
     char *sql = NULL;
     struct cr_err e = CR_ERR_INIT;
@@ -102,13 +100,12 @@ static int check_order(struct vctx *v, const char *field, const char *order,
 
 /* Returns 1 if a row named name exists in table (list, account, template), 0 if not;
  * *channel receives its channel column when asked. */
-static int named_row(struct vctx *v, const char *table, const char *name, char **channel,
-                     int *rc)
+static int named_row(struct vctx *v, const char *table, const char *name, char **channel, int *rc)
 {
     char sql[128];
     char *ch = NULL;
-    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE name = ?",
-             channel ? "channel" : "name", table);
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE name = ?", channel ? "channel" : "name",
+             table);
     int r = cr_store_query_text(v->s, v->err, &ch, sql, "s", name);
     if (r < 0) {
         *rc = r;
@@ -140,12 +137,14 @@ static int compile_strings(struct vctx *v, const char *tname, json_t *node, cons
         }
         cr_template_free(t);
     } else if (json_is_object(node)) {
-        json_object_foreach(node, k, x) {
+        json_object_foreach(node, k, x)
+        {
             snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
             compile_strings(v, tname, x, sub);
         }
     } else if (json_is_array(node)) {
-        json_array_foreach(node, i, x) {
+        json_array_foreach(node, i, x)
+        {
             snprintf(sub, sizeof sub, "%s[%zu]", path, i);
             compile_strings(v, tname, x, sub);
         }
@@ -184,6 +183,19 @@ static int check_delivery(struct vctx *v, const struct cr_wf_activity *a)
     if (!named_row(v, "account", aname, &ch, &rc)) {
         if (!rc)
             cr_wf_problems_add(v->p, a->id, "account", "unknown account '%s'", aname);
+    } else if (a->type == CR_WF_EXTERNAL) {
+        /* an extraction file goes with a routing account, of whichever channel */
+        char *mode = NULL;
+        int r = cr_store_query_text(v->s, v->err, &mode, "SELECT mode FROM account WHERE name = ?",
+                                    "s", aname);
+        if (r < 0)
+            rc = r;
+        else if (!mode || strcmp(mode, "external") != 0)
+            cr_wf_problems_add(v->p, a->id, "account",
+                               "account '%s' is not a routing account (crier account add "
+                               "routing): an external activity exports a file",
+                               aname);
+        free(mode);
     } else if (strcmp(ch, channel) != 0) {
         cr_wf_problems_add(v->p, a->id, "account", "account '%s' sends %s, this is a %s activity",
                            aname, ch, channel);
@@ -234,9 +246,8 @@ static int check_dedup_key(struct vctx *v, const struct cr_wf_activity *a)
 {
     struct cr_schema sc;
     const char *key = cr_wf_str(a, "key");
-    int rc = cr_schema_load(v->s, a->in_flow == CR_WF_FLOW_SUBSCRIPTION ? "subscription"
-                                                                           : "profile",
-                            &sc, v->err);
+    int rc = cr_schema_load(
+        v->s, a->in_flow == CR_WF_FLOW_SUBSCRIPTION ? "subscription" : "profile", &sc, v->err);
     if (rc)
         return rc;
     if (!cr_schema_find(&sc, key, strlen(key)))
@@ -258,7 +269,8 @@ static int check_activity(struct vctx *v, const struct cr_wf_activity *a)
             rc = check_order(v, "order", cr_wf_str(a, "order"), a->flow);
         break;
     case CR_WF_SPLIT:
-        json_array_foreach(json_object_get(a->json, "segments"), i, seg) {
+        json_array_foreach(json_object_get(a->json, "segments"), i, seg)
+        {
             char field[64];
             const char *f = json_string_value(json_object_get(seg, "filter"));
             const char *o = json_string_value(json_object_get(seg, "order"));
@@ -284,17 +296,24 @@ static int check_activity(struct vctx *v, const struct cr_wf_activity *a)
         if (!named_row(v, "list", cr_wf_str(a, "list"), NULL, &rc) && !rc)
             cr_wf_problems_add(v->p, a->id, "list", "unknown list '%s'", cr_wf_str(a, "list"));
         break;
-    case CR_WF_DEDUP: rc = check_dedup_key(v, a); break;
+    case CR_WF_DEDUP:
+        rc = check_dedup_key(v, a);
+        break;
     case CR_WF_WAIT:
         check_duration(v, "duration", cr_wf_str(a, "duration"), 0);
         check_time(v, "until", cr_wf_str(a, "until"));
         break;
-    case CR_WF_SCHEDULER: check_scheduler(v, a); break;
+    case CR_WF_SCHEDULER:
+        check_scheduler(v, a);
+        break;
     case CR_WF_EMAIL:
     case CR_WF_SMS:
     case CR_WF_PUSH:
-    case CR_WF_EXTERNAL: rc = check_delivery(v, a); break;
-    default: break;
+    case CR_WF_EXTERNAL:
+        rc = check_delivery(v, a);
+        break;
+    default:
+        break;
     }
     return rc;
 }
@@ -307,7 +326,8 @@ int cr_wf_def_check_store(const struct cr_wf_def *d, struct cr_store *s, struct 
     int rc;
     json_t *vars = json_object_get(d->root, "variables"), *x;
     const char *k;
-    json_object_foreach(vars, k, x) {
+    json_object_foreach(vars, k, x)
+    {
         if (!cr__wf_var_name_ok(k))
             cr_wf_problems_add(probs, NULL, "variables",
                                "variable name '%s' is not an identifier ([a-z_][a-z0-9_]*)", k);

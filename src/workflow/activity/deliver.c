@@ -3,13 +3,12 @@
  *
  * A delivery activity creates its delivery (bound to this run and activity, the incoming
  * population as its target) so that later activities can name it in behaviour predicates.
- * On a channel that sends (email, sms, push), it prepares the delivery at once and waits: for a
+ * On every channel (email, sms, push, external), it prepares the delivery at once and waits: for a
  * person to confirm (the default), then for the sending to end; with "confirm": false, only
  * for the sending. The delivery wakes the activity when it ends (sent, stopped or failed).
  * Then the outbound transition: none sends nothing on; without_population sends the incoming
  * population; with_population the recipients actually targeted (those preparation did not
- * exclude). A channel that does not send yet (external) leaves the delivery a draft and
- * passes the incoming population on.
+ * exclude).
  *
  * Recurring ("recurring": {"aggregation": ...}, email, sms and push): each run of the activity is
  * a fire. The first creates the parent delivery of (the scheduler's run, activity); each
@@ -28,7 +27,8 @@
 
 static int sends(const struct cr_wf_activity *a)
 {
-    return a->type == CR_WF_EMAIL || a->type == CR_WF_SMS || a->type == CR_WF_PUSH;
+    return a->type == CR_WF_EMAIL || a->type == CR_WF_SMS || a->type == CR_WF_PUSH ||
+           a->type == CR_WF_EXTERNAL;
 }
 
 /* The outbound transition once the sending ended; fire: only that fire's recipients. */
