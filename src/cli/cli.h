@@ -99,5 +99,7 @@ int cli_account_routing(struct cli_args *a, json_t *settings, json_t *secrets,
 int cli_check_public_url(const char *url);
 int cmd_bounce(struct cli *c, struct cli_args *a);
 int cmd_tracking(struct cli *c, struct cli_args *a);
+int cmd_user(struct cli *c, struct cli_args *a);
+int cmd_apikey(struct cli *c, struct cli_args *a);
 
 #endif

@@ -35,6 +35,8 @@ static const struct command commands[] = {
     {"bounce", cmd_bounce, "apply bounce and complaint messages (DSN, ARF, common formats)"},
     {"tracking", cmd_tracking, "rotate the secret that signs tracking links"},
     {"demo", cmd_demo, "generate sample data"},
+    {"user", cmd_user, "add and list the users of the REST API"},
+    {"apikey", cmd_apikey, "create, list and revoke API keys"},
 };
 
 static void usage(FILE *f)

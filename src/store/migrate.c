@@ -40,6 +40,9 @@ static const struct migration migrations[] = {
     {7, "external deliveries",
 #include "store/schema_v7.inc"
     },
+    {8, "API users, sessions and keys",
+#include "store/schema_v8.inc"
+    },
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 

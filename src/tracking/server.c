@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -62,6 +63,7 @@ struct cr_tracking_server {
     struct url_entry *cache;
     size_t cached;
     struct MHD_Response *pixel, *not_found;
+    struct cr_api *api; /* everything under /api/ */
 };
 
 /* Marks a GET in progress without allocating: only POSTs have a body to keep. */
@@ -508,6 +510,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     (void)version;
+    if (strncmp(url, "/api/", 5) == 0)
+        return cr_api_handle(srv->api, c, url, method, upload, upload_size, state);
     /* answer only once the whole request is in, or the connection is not kept alive */
     if (!*state) {
         if (post) {
@@ -571,7 +575,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
     (void)cls;
     (void)c;
     (void)why;
-    if (*state && *state != &get_marker) {
+    if (*state && *state != &get_marker && !cr_api_request_done(*state)) {
         struct post *p = *state;
         cr_buf_release(&p->body);
         free(p);
@@ -626,7 +630,8 @@ int cr_tracking_server_start(const struct cr_tracking_server_opts *o,
     if ((rc = cr_token_keys_load(srv->store, &srv->keys, err)))
         goto fail;
     srv->keys_loaded = cr_time_real_now();
-    if ((rc = cr_hits_start(o->db_url, o->flush_ms, &srv->hits, err)))
+    if ((rc = cr_hits_start(o->db_url, o->flush_ms, &srv->hits, err)) ||
+        (rc = cr_api_new(o->db_url, &srv->api, err)))
         goto fail;
     srv->pixel = MHD_create_response_from_buffer(sizeof gif, (void *)gif, MHD_RESPMEM_PERSISTENT);
     srv->not_found =
@@ -684,6 +689,7 @@ void cr_tracking_server_stop(struct cr_tracking_server *srv, struct cr_hits_stat
     if (final && srv->hits)
         cr_hits_stats(srv->hits, final);
     cr_hits_stop(srv->hits);
+    cr_api_free(srv->api);
     if (srv->pixel)
         MHD_destroy_response(srv->pixel);
     if (srv->not_found)

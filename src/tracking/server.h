@@ -9,6 +9,7 @@
  *   POST /webhook/bounces  bounce and complaint events as JSON, with
  *                        "Authorization: Bearer <bounce.webhook_secret>"
  *   GET  /healthz        "ok"
+ *   /api/...             the REST API (api/api.h)
  * A token that does not verify, or of the wrong kind for its path, gets 404 and writes
  * nothing. Opens and clicks are queued for the batch writer (tracking/hits.h); the rest
  * are rare and written at once. Responses are queued only once the request is complete, so

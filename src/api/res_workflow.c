@@ -1,0 +1,174 @@
+/*
+ * res_workflow.c - /workflows (list, runs, start) and /runs/{id} (status, pause, resume,
+ *                  stop), with the JSON of `crier workflow list|status --json`
+ */
+#include "api/api_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "workflow/def.h"
+#include "workflow/engine.h"
+
+void cr__api_workflows(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    json_t *j;
+    int rc = cr_wf_list(x->s, &j, &err);
+    if (rc)
+        cr__api_fail(x, rc, &err, NULL);
+    else
+        cr__api_reply(x, MHD_HTTP_OK, j);
+}
+
+/* The name of workflow x->id in *name (malloc'd); 0, or -1 with the reply set. */
+static int workflow_name(struct cr_api_ctx *x, char **name)
+{
+    struct cr_err err = CR_ERR_INIT;
+    int rc = cr_store_query_text(x->s, &err, name, "SELECT name FROM workflow WHERE id = ?", "i",
+                                 x->id);
+    if (rc == 0)
+        rc = cr_err_set(&err, CR_ENOTFOUND, "no workflow with id %lld", (long long)x->id);
+    if (rc < 0) {
+        cr__api_fail(x, rc, &err, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+void cr__api_workflow_runs(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    struct cr_stmt *st;
+    char *name = NULL;
+    int rc;
+    if (workflow_name(x, &name))
+        return;
+    free(name);
+    if ((rc = cr_stmt_prepare(x->s,
+                              "SELECT id, status, version, started_at, ended_at, error, "
+                              "parent_run_id, cause FROM workflow_run WHERE workflow_id = ? "
+                              "ORDER BY id",
+                              &st, &err))) {
+        cr__api_fail(x, rc, &err, NULL);
+        return;
+    }
+    cr_stmt_bind_int64(st, 1, x->id);
+    json_t *arr = json_array();
+    while ((rc = cr_stmt_step(st, &err)) == 1) {
+        json_t *r = json_pack("{sI ss sI so so}", "run", (json_int_t)cr_stmt_int64(st, 0),
+                              "status", cr_stmt_text(st, 1), "version",
+                              (json_int_t)cr_stmt_int64(st, 2), "started_at",
+                              cr__api_time(cr_stmt_text(st, 3)), "ended_at",
+                              cr__api_time(cr_stmt_text(st, 4)));
+        json_object_set_new(r, "error",
+                            cr_stmt_text(st, 5) ? json_string(cr_stmt_text(st, 5)) : json_null());
+        json_object_set_new(r, "parent",
+                            cr_stmt_is_null(st, 6) ? json_null()
+                                                   : json_integer(cr_stmt_int64(st, 6)));
+        json_object_set_new(r, "cause",
+                            cr_stmt_text(st, 7) ? json_string(cr_stmt_text(st, 7)) : json_null());
+        json_array_append_new(arr, r);
+    }
+    cr_stmt_free(st);
+    if (rc < 0) {
+        json_decref(arr);
+        cr__api_fail(x, rc, &err, NULL);
+        return;
+    }
+    cr__api_reply(x, MHD_HTTP_OK, arr);
+}
+
+static json_t *problems_json(const struct cr_wf_problems *p)
+{
+    json_t *errs = json_array();
+    for (size_t i = 0; i < p->n; i++)
+        json_array_append_new(
+            errs, json_pack("{so so ss}", "activity",
+                            p->v[i].activity ? json_string(p->v[i].activity) : json_null(),
+                            "field", p->v[i].field ? json_string(p->v[i].field) : json_null(),
+                            "message", p->v[i].message));
+    return errs;
+}
+
+/* A 400 invalid_workflow reply listing the problems as `workflow validate --json` does. */
+static void invalid(struct cr_api_ctx *x, const char *name, const struct cr_wf_problems *p)
+{
+    cr__api_error(x, MHD_HTTP_BAD_REQUEST, "invalid_workflow", NULL,
+                  "workflow '%s': %zu problem%s; nothing was started", name, p->n,
+                  p->n == 1 ? "" : "s");
+    json_object_set_new(json_object_get(x->out, "error"), "problems", problems_json(p));
+}
+
+void cr__api_workflow_start(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    struct cr_wf_problems p = {0};
+    struct cr_wf_def *d = NULL;
+    char *name = NULL;
+    int64_t run;
+    int rc;
+    json_t *body = cr__api_body(x, 1), *vars;
+    if (!body)
+        return;
+    vars = json_object_get(body, "variables");
+    if (vars && !json_is_object(vars)) {
+        cr__api_error(x, MHD_HTTP_BAD_REQUEST, "invalid", "variables",
+                      "variables is an object: {\"name\": value}");
+        goto out;
+    }
+    if (workflow_name(x, &name))
+        goto out;
+    rc = cr_wf_load_stored(x->s, name, &d, &p, &err);
+    if (!rc)
+        rc = cr_wf_def_check_store(d, x->s, &x->clock, &p, &err);
+    if (!rc)
+        rc = cr_wf_start(x->s, &x->clock, d, vars, &run, &p, &err);
+    if (rc && p.n)
+        invalid(x, name, &p);
+    else if (rc)
+        cr__api_fail(x, rc, &err, NULL);
+    else
+        cr__api_reply(x, MHD_HTTP_OK, json_pack("{sI}", "run", (json_int_t)run));
+out:
+    cr_wf_problems_release(&p);
+    cr_wf_def_free(d);
+    free(name);
+    json_decref(body);
+}
+
+void cr__api_run(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    json_t *j;
+    int rc = cr_wf_status(x->s, x->id, &j, &err);
+    if (rc)
+        cr__api_fail(x, rc, &err, NULL);
+    else
+        cr__api_reply(x, MHD_HTTP_OK, j);
+}
+
+static void control(struct cr_api_ctx *x, enum cr_wf_control what)
+{
+    struct cr_err err = CR_ERR_INIT;
+    int rc = cr_wf_control(x->s, &x->clock, x->id, what, &err);
+    if (rc)
+        cr__api_fail(x, rc, &err, NULL);
+    else
+        cr__api_run(x);
+}
+
+void cr__api_run_pause(struct cr_api_ctx *x)
+{
+    control(x, CR_WF_PAUSE);
+}
+
+void cr__api_run_resume(struct cr_api_ctx *x)
+{
+    control(x, CR_WF_RESUME);
+}
+
+void cr__api_run_stop(struct cr_api_ctx *x)
+{
+    control(x, CR_WF_STOP);
+}

@@ -1,0 +1,88 @@
+/*
+ * routes.c - every route of the REST API, its least role and its OpenAPI description
+ *
+ * The router (api.c) and GET /api/v1/openapi.json (openapi.c) both read this table, so the
+ * description cannot drift from what the server answers. Roles: a viewer reads; an operator
+ * also acts on deliveries and workflow runs; an admin also manages users and templates.
+ */
+#include "api/api_int.h"
+
+#define V CR_ROLE_VIEWER
+#define O CR_ROLE_OPERATOR
+#define A CR_ROLE_ADMIN
+#define PAGE "offset:integer,limit:integer"
+
+/* ORDER: a literal segment before a {id} one at the same place (the first match wins). */
+const struct cr_api_route cr__api_routes[] = {
+    /* method, pattern, handler, role, tag, summary, query, body */
+    {"POST", "/login", cr__api_login, CR_ROLE_NONE, "session",
+     "log in: sets the session cookie, returns the CSRF token", NULL,
+     "name!:string,password!:string", 0},
+    {"POST", "/logout", cr__api_logout, V, "session", "log out: ends the session", NULL, NULL, 0},
+    {"GET", "/me", cr__api_me, V, "session", "the user making the request", NULL, NULL, 0},
+    {"GET", "/openapi.json", cr__api_get_openapi, CR_ROLE_NONE, "session",
+     "this description (OpenAPI 3)", NULL, NULL, 0},
+
+    {"GET", "/profiles", cr__api_profiles, V, "profiles",
+     "profiles a filter selects (all without one), by id, with their count",
+     "filter:string," PAGE, NULL, 0},
+    {"GET", "/profiles/{id}", cr__api_profile, V, "profiles",
+     "one profile, with its subscriptions and lists", NULL, NULL, 0},
+    {"GET", "/subscriptions", cr__api_subscriptions, V, "profiles",
+     "app subscriptions (devices)",
+     "app:string,platform:string,profile:integer,active:boolean," PAGE, NULL, 0},
+    {"GET", "/lists", cr__api_lists, V, "profiles", "lists with their member counts", NULL, NULL,
+     0},
+
+    {"GET", "/accounts", cr__api_accounts, V, "setup", "external accounts (never their secrets)",
+     NULL, NULL, 0},
+    {"GET", "/templates", cr__api_templates, V, "setup", "delivery templates", NULL, NULL, 0},
+    {"POST", "/templates", cr__api_template_add, A, "setup",
+     "add (or with replace, replace) a delivery template, checked first", NULL,
+     "channel!:string,name!:string,content!:object,replace:boolean", 201},
+    {"GET", "/campaigns", cr__api_campaigns, V, "campaigns", "campaigns", NULL, NULL, 0},
+    {"GET", "/campaigns/{id}", cr__api_campaign, V, "campaigns",
+     "a campaign with its workflows and deliveries", NULL, NULL, 0},
+
+    {"GET", "/workflows", cr__api_workflows, V, "workflows", "stored workflows", NULL, NULL, 0},
+    {"GET", "/workflows/{id}/runs", cr__api_workflow_runs, V, "workflows",
+     "the runs of a workflow", NULL, NULL, 0},
+    {"POST", "/workflows/{id}/start", cr__api_workflow_start, O, "workflows",
+     "start a run of the stored workflow (checked again first)", NULL, "variables:object", 201},
+    {"GET", "/runs/{id}", cr__api_run, V, "workflows",
+     "a run's status: activities, counts on transitions", NULL, NULL, 0},
+    {"POST", "/runs/{id}/pause", cr__api_run_pause, O, "workflows", "pause a run", NULL, NULL, 0},
+    {"POST", "/runs/{id}/resume", cr__api_run_resume, O, "workflows",
+     "resume a run (failed activities are retried)", NULL, NULL, 0},
+    {"POST", "/runs/{id}/stop", cr__api_run_stop, O, "workflows", "stop a run for good", NULL,
+     NULL, 0},
+
+    {"GET", "/deliveries", cr__api_deliveries, V, "deliveries",
+     "deliveries in progress (all=1: every one, recurring executions too)", "all:boolean", NULL,
+     0},
+    {"GET", "/deliveries/{id}", cr__api_delivery, V, "deliveries",
+     "a delivery: status, options, preparation, KPIs", NULL, NULL, 0},
+    {"GET", "/deliveries/{id}/kpis", cr__api_delivery_kpis, V, "deliveries", "a delivery's KPIs",
+     NULL, NULL, 0},
+    {"GET", "/deliveries/{id}/logs", cr__api_delivery_logs, V, "deliveries",
+     "one row per recipient (and proof)", "status:string," PAGE, NULL, 0},
+    {"POST", "/deliveries/{id}/prepare", cr__api_delivery_prepare, O, "deliveries",
+     "analyse: target and exclusions", NULL, NULL, 0},
+    {"POST", "/deliveries/{id}/proof", cr__api_delivery_proof, O, "deliveries",
+     "send proofs to test addresses (default: the template's proof_to)", NULL, "to:array", 0},
+    {"POST", "/deliveries/{id}/confirm", cr__api_delivery_confirm, O, "deliveries",
+     "confirm: start sending", NULL, NULL, 0},
+    {"POST", "/deliveries/{id}/pause", cr__api_delivery_pause, O, "deliveries",
+     "pause the sending", NULL, NULL, 0},
+    {"POST", "/deliveries/{id}/resume", cr__api_delivery_resume, O, "deliveries",
+     "resume the sending", NULL, NULL, 0},
+    {"POST", "/deliveries/{id}/stop", cr__api_delivery_stop, O, "deliveries",
+     "stop the sending for good", NULL, NULL, 0},
+
+    {"GET", "/users", cr__api_users, A, "users", "users and their roles", NULL, NULL, 0},
+    {"POST", "/users", cr__api_user_add, A, "users", "add a user", NULL,
+     "name!:string,role!:string,password!:string", 201},
+    {"GET", "/apikeys", cr__api_apikeys, A, "users", "API keys (never the keys themselves)", NULL,
+     NULL, 0},
+};
+const size_t cr__api_nroutes = sizeof cr__api_routes / sizeof *cr__api_routes;
