@@ -1,4 +1,4 @@
-"""scripts/engage.py PICKUP_DIR [--opens 0.35] [--clicks 0.3] [--seed 2026] - the demo's
+"""scripts/engage.py PICKUP_DIR [--opens 0.35] [--clicks 0.3] [--seed 2026] [--delivery ID] - the demo's
 recipients: reads the messages of a pickup folder and, like a share of real readers, opens them
 (loads the pixel) and clicks a link, by real HTTP requests to the tracking links inside. A
 fraction of opens come through Apple's privacy proxy (flagged as prefetched by crier).
@@ -29,6 +29,8 @@ def main():
     ap.add_argument("--opens", type=float, default=0.35, help="share of recipients who open")
     ap.add_argument("--clicks", type=float, default=0.3, help="share of openers who click")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--delivery", type=int, help="only the messages of this delivery "
+                    "(pickup files are DELIVERY-LOG.eml)")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     conns = {}
@@ -49,7 +51,8 @@ def main():
                 conns.pop(key).close()
         return 0
 
-    for path in sorted(glob.glob(f"{a.pickup}/*.eml")):
+    pattern = f"{a.delivery}-*.eml" if a.delivery else "*.eml"
+    for path in sorted(glob.glob(f"{a.pickup}/{pattern}")):
         with open(path, "rb") as f:
             msg = email.message_from_binary_file(f, policy=email.policy.default)
         part = msg.get_body(("html",))
