@@ -43,6 +43,9 @@ static const struct migration migrations[] = {
     {8, "API users, sessions and keys",
 #include "store/schema_v8.inc"
     },
+    {9, "partial fire index",
+#include "store/schema_v9.inc"
+    },
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof *migrations))
 
