@@ -146,14 +146,23 @@ static void release(struct cr_api *api, int slot, int broken)
 
 static enum MHD_Result send_reply(struct cr_api_ctx *x)
 {
-    char *s = json_dumps(x->out ? x->out : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
-    size_t n = strlen(s);
+    char *s;
+    size_t n;
+    if (x->raw) {
+        s = x->raw;
+        n = x->raw_len;
+        x->raw = NULL;
+    } else {
+        s = json_dumps(x->out ? x->out : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+        n = strlen(s);
+    }
     struct MHD_Response *r = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(s);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            x->raw_type[0] ? x->raw_type : "application/json");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
@@ -178,6 +187,8 @@ static enum MHD_Result answer(struct cr_api_ctx *x)
     enum MHD_Result ret = send_reply(x);
     json_decref(x->out);
     x->out = NULL;
+    free(x->raw);
+    x->raw = NULL;
     return ret;
 }
 
@@ -211,10 +222,17 @@ static int match(const char *pattern, const char *path, int64_t *id)
 static void dispatch(struct cr_api_ctx *x)
 {
     const struct cr_api_route *route = NULL;
-    int path_found = 0;
+    int path_found = 0, literal = 0;
     const char *m = strcmp(x->method, "HEAD") == 0 ? "GET" : x->method;
+    /* a path a route names literally (/workflows/validate) is that resource alone, not also
+     * an {id} of another (/workflows/{id}): its Allow lists its own methods */
+    for (size_t i = 0; i < cr__api_nroutes && !literal; i++)
+        literal = !strstr(cr__api_routes[i].pattern, "{id}") &&
+                  strcmp(cr__api_routes[i].pattern, x->path) == 0;
     for (size_t i = 0; i < cr__api_nroutes; i++) {
         int64_t id = -1;
+        if (literal && strstr(cr__api_routes[i].pattern, "{id}"))
+            continue;
         if (!match(cr__api_routes[i].pattern, x->path, &id))
             continue;
         if (!path_found) {

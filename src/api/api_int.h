@@ -44,13 +44,16 @@ struct cr_api_ctx {
     /* reply */
     unsigned status; /* 0 until set */
     json_t *out;
+    char *raw;            /* instead of out: raw_len bytes as raw_type (cr__api_reply_raw) */
+    size_t raw_len;
+    char raw_type[64];
     char set_cookie[256];
     char allow[64];
     int retry_after; /* seconds, 0: none */
 };
 
 struct cr_api_route {
-    const char *method;  /* "GET" or "POST" */
+    const char *method;  /* "GET", "POST", "PUT" or "PATCH" */
     const char *pattern; /* after CR_API_BASE; "{id}" matches a path segment */
     void (*handler)(struct cr_api_ctx *x);
     enum cr_role role;   /* the least role; CR_ROLE_NONE: no authentication */
@@ -60,7 +63,8 @@ struct cr_api_route {
                           * string, boolean), or NULL */
     const char *body;    /* OpenAPI: body fields "name:type,..." (type as above, or object,
                           * array; '!' after the name: required), or NULL */
-    unsigned created;    /* 201 instead of 200 on success */
+    unsigned created;    /* 201 instead of 200 on success (POST) */
+    const char *produces; /* OpenAPI: the success body's media type; NULL: application/json */
 };
 
 extern const struct cr_api_route cr__api_routes[];
@@ -70,6 +74,10 @@ extern const size_t cr__api_nroutes;
 
 /* Sets the reply (takes j). */
 void cr__api_reply(struct cr_api_ctx *x, unsigned status, json_t *j);
+/* Sets a reply that is not JSON: len bytes of body (malloc'd; taken over) as content_type,
+ * e.g. "text/csv; charset=utf-8". Errors stay JSON. */
+void cr__api_reply_raw(struct cr_api_ctx *x, unsigned status, const char *content_type,
+                       char *body, size_t len);
 /* Sets an error reply {"error":{"code","message","field"?}} (field may be NULL). */
 void cr__api_error(struct cr_api_ctx *x, unsigned status, const char *code, const char *field,
                    const char *fmt, ...) CR_PRINTF(5, 6);
@@ -127,6 +135,10 @@ void cr__api_campaigns(struct cr_api_ctx *x);
 void cr__api_campaign(struct cr_api_ctx *x);
 
 void cr__api_workflows(struct cr_api_ctx *x);
+void cr__api_workflow(struct cr_api_ctx *x);
+void cr__api_workflow_add(struct cr_api_ctx *x);
+void cr__api_workflow_update(struct cr_api_ctx *x);
+void cr__api_workflow_validate(struct cr_api_ctx *x);
 void cr__api_workflow_runs(struct cr_api_ctx *x);
 void cr__api_workflow_start(struct cr_api_ctx *x);
 void cr__api_run(struct cr_api_ctx *x);

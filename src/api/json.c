@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,8 +21,19 @@
 void cr__api_reply(struct cr_api_ctx *x, unsigned status, json_t *j)
 {
     json_decref(x->out);
+    free(x->raw);
+    x->raw = NULL;
     x->status = status;
     x->out = j;
+}
+
+void cr__api_reply_raw(struct cr_api_ctx *x, unsigned status, const char *content_type,
+                       char *body, size_t len)
+{
+    cr__api_reply(x, status, NULL);
+    x->raw = body;
+    x->raw_len = len;
+    snprintf(x->raw_type, sizeof x->raw_type, "%s", content_type);
 }
 
 static void error_v(struct cr_api_ctx *x, unsigned status, const char *code, const char *field,

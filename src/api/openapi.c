@@ -100,7 +100,7 @@ static json_t *operation(const struct cr_api_route *r)
     json_t *res = json_object();
     json_object_set_new(res, r->created ? "201" : "200",
                         json_pack("{ss s{s{}}}", "description", "done", "content",
-                                  "application/json"));
+                                  r->produces ? r->produces : "application/json"));
     json_object_set_new(res, "400", error_ref("bad input: the field is named"));
     if (r->role != CR_ROLE_NONE) {
         json_object_set_new(res, "401", error_ref("not authenticated"));
@@ -108,7 +108,7 @@ static json_t *operation(const struct cr_api_route *r)
     }
     if (strstr(r->pattern, "{id}"))
         json_object_set_new(res, "404", error_ref("no such object"));
-    if (strcmp(r->method, "POST") == 0) {
+    if (strcmp(r->method, "GET") != 0) {
         json_object_set_new(res, "409", error_ref("not allowed in the object's current state"));
         json_object_set_new(res, "413", error_ref("body too large"));
     }
