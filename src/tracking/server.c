@@ -31,6 +31,7 @@
 #include "tracking/token.h"
 #include "tracking/ua.h"
 #include "tracking/urls.h"
+#include "ui/ui.h"
 
 #define BODY_MAX (256u * 1024) /* bytes of a POST body */
 #define URL_CACHE 65536        /* entries; the cache is emptied when full */
@@ -534,6 +535,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     const struct cr_buf *body = post ? &((struct post *)*state)->body : NULL;
     if (body && body->err)
         return send_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "text/plain", "too large\n", 10);
+    if (cr_ui_owns(url)) /* the web UI (src/ui/): "/" and "/ui/..." */
+        return cr_ui_handle(c, url, method);
     if (strlen(url) > 3 && url[0] == '/' && url[2] == '/') {
         const char *tok = url + 3;
         switch (url[1]) {

@@ -1,0 +1,749 @@
+/*
+ * app.js - crier's web UI: a single-page app over the REST API (/api/v1, docs/api.md)
+ *
+ * No framework and no build step: the DOM is built with createElement and textContent (data
+ * from the API is never parsed as HTML), pages are chosen by the URL's hash (#/runs/3), and
+ * every request goes through api(), which sends the session cookie and, for anything but GET,
+ * the X-CSRF-Token the login (or GET /me after a reload) gave. A 401 shows the login form.
+ * A viewer sees no action button; an operator or admin sees those the object's status allows.
+ */
+"use strict";
+
+const API = "/api/v1";
+const SVG = "http://www.w3.org/2000/svg";
+const session = { me: null, csrf: null };
+let renderSeq = 0; // a page whose answers arrive after the user left it draws nothing
+
+/* ------------------------------------------------------------------ helpers --- */
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = e.code || "http_" + status;
+    this.field = e.field || null;
+    this.line = e.line || null;
+    this.column = e.column || null;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET" && method !== "HEAD" && session.csrf)
+    headers["X-CSRF-Token"] = session.csrf;
+  const init = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const r = await fetch(API + path, init);
+  let j = null;
+  const text = await r.text();
+  if (text) {
+    try { j = JSON.parse(text); } catch (e) { j = null; }
+  }
+  if (!r.ok) {
+    const err = new ApiError(r.status, j);
+    if (r.status === 401 && path !== "/login") {
+      session.me = null;
+      session.csrf = null;
+      showLogin(err.code === "session_expired" ? "Your session expired: log in again." : null);
+    }
+    throw err;
+  }
+  return j;
+}
+
+/* el("a", {href: "#/"}, "text", child...) - attributes, then children (strings become text) */
+function el(tag, attrs, ...children) {
+  return build(document.createElement(tag), attrs, children);
+}
+
+function svg(tag, attrs, ...children) {
+  return build(document.createElementNS(SVG, tag), attrs, children);
+}
+
+function build(node, attrs, children) {
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.setAttribute("class", v);
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+const main = () => document.getElementById("main");
+
+function page(...children) {
+  const m = main();
+  m.replaceChildren(...children.flat().filter(Boolean));
+  return m;
+}
+
+function fmtNum(n) {
+  return n === null || n === undefined ? "—" : Number(n).toLocaleString("en");
+}
+
+function fmtRate(r) {
+  return r === null || r === undefined ? "" : `${Number(r).toFixed(1)} %`;
+}
+
+function fmtTime(t) {
+  return t ? t.replace("T", " ").replace("Z", " UTC") : "—";
+}
+
+function status(s) {
+  return el("span", { class: `status ${s || ""}`, "data-status": s || "" }, s || "—");
+}
+
+function errorBox(e) {
+  return el("div", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e));
+}
+
+const canAct = () => session.me && (session.me.role === "operator" || session.me.role === "admin");
+
+function table(columns, rows, attrs) {
+  return el("table", attrs || {},
+    el("thead", {}, el("tr", {}, columns.map((c) => el("th", { class: c.num ? "num" : null }, c.title)))),
+    el("tbody", {}, rows.length ? rows.map((r) => el("tr", { "data-id": r.id },
+      columns.map((c) => el("td", { class: c.num ? "num" : null }, c.cell(r)))))
+      : el("tr", {}, el("td", { colspan: columns.length, class: "muted" }, "Nothing yet."))));
+}
+
+/* ------------------------------------------------------------ frame & login --- */
+
+function header() {
+  const top = document.getElementById("top");
+  if (!session.me) {
+    top.replaceChildren(el("span", { class: "brand" }, "crier"));
+    return;
+  }
+  top.replaceChildren(
+    el("span", { class: "brand" }, "crier"),
+    el("a", { href: "#/" }, "Marketing activities"),
+    el("a", { href: "#/profiles" }, "Profiles"),
+    el("span", { class: "spacer" }),
+    el("span", { class: "who", id: "who" }, `${session.me.name} (${session.me.role})`),
+    el("button", { class: "secondary", id: "logout", onclick: logout }, "Log out"));
+}
+
+function showLogin(message) {
+  header();
+  const name = el("input", { type: "text", id: "login-name", autocomplete: "username", required: true });
+  const password = el("input", { type: "password", id: "login-password", autocomplete: "current-password", required: true });
+  const err = el("div", { class: "error", id: "login-error", role: "alert", hidden: !message }, message || "");
+  const form = el("form", { class: "card login", id: "login-form" },
+    el("h1", {}, "Log in to crier"),
+    el("label", { for: "login-name" }, "User name"), name,
+    el("label", { for: "login-password" }, "Password"), password,
+    err,
+    el("button", { type: "submit", id: "login-submit" }, "Log in"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    try {
+      const r = await api("POST", "/login", { name: name.value, password: password.value });
+      session.me = r.user;
+      session.csrf = r.csrf_token;
+      if (location.hash === "" || location.hash === "#/login") location.hash = "#/";
+      route();
+    } catch (e) {
+      err.textContent = e.code === "too_many_attempts"
+        ? "Too many failed attempts: wait a little before trying again."
+        : e.status === 401 ? "Wrong user name or password." : e.message;
+      err.hidden = false;
+    }
+  });
+  page(form);
+  name.focus();
+}
+
+async function logout() {
+  try { await api("POST", "/logout"); } catch (e) { /* the session is gone either way */ }
+  session.me = null;
+  session.csrf = null;
+  showLogin("You are logged out.");
+}
+
+/* ----------------------------------------------------- marketing activities --- */
+
+async function activitiesPage(seq) {
+  const showRecurring = sessionStorage.getItem("crier.showRecurring") === "1";
+  const [campaigns, workflows, deliveries] = await Promise.all([
+    api("GET", "/campaigns"), api("GET", "/workflows"), api("GET", "/deliveries?all=1")]);
+  if (seq !== renderSeq) return;
+  const box = el("input", { type: "checkbox", id: "show-recurring", checked: showRecurring });
+  box.addEventListener("change", () => {
+    sessionStorage.setItem("crier.showRecurring", box.checked ? "1" : "0");
+    route();
+  });
+  // recurring executions (a delivery with a parent) only when asked
+  const shown = deliveries.filter((d) => showRecurring || d.parent === null);
+  page(
+    el("h1", {}, "Marketing activities"),
+    el("h2", {}, "Campaigns"),
+    table([
+      { title: "Name", cell: (c) => el("a", { href: `#/campaigns/${c.id}` }, c.name) },
+      { title: "Label", cell: (c) => c.label || "" },
+      { title: "Status", cell: (c) => status(c.status) },
+      { title: "Start", cell: (c) => c.start || "" },
+      { title: "End", cell: (c) => c.end || "" },
+    ], campaigns, { id: "campaigns" }),
+    el("h2", {}, "Workflows"),
+    table([
+      { title: "Name", cell: (w) => el("a", { href: `#/workflows/${w.id}` }, w.name) },
+      { title: "Label", cell: (w) => w.label || "" },
+      { title: "Campaign", cell: (w) => w.campaign || "" },
+      { title: "Status", cell: (w) => status(w.status) },
+      { title: "Version", num: true, cell: (w) => w.version },
+      { title: "Runs", num: true, cell: (w) => w.runs },
+      { title: "Last run", cell: (w) => w.last_run ? el("a", { href: `#/runs/${w.last_run}`, class: "last-run" }, `run ${w.last_run}`) : "" },
+    ], workflows, { id: "workflows" }),
+    el("h2", {}, "Deliveries"),
+    el("div", { class: "toolbar" },
+      el("label", {}, box, " Show recurring executions")),
+    deliveryTable(shown, "deliveries"));
+}
+
+function deliveryTable(list, id) {
+  return table([
+    { title: "Id", num: true, cell: (d) => d.id },
+    { title: "Label", cell: (d) => el("a", { href: `#/deliveries/${d.id}` }, d.label || `delivery ${d.id}`) },
+    { title: "Channel", cell: (d) => d.channel },
+    { title: "Status", cell: (d) => status(d.status) },
+    { title: "Targeted", num: true, cell: (d) => fmtNum(d.kpis && d.kpis.targeted) },
+    { title: "Sent", num: true, cell: (d) => fmtNum(d.kpis && d.kpis.sent) },
+    { title: "Execution of", cell: (d) => d.parent ? el("a", { href: `#/deliveries/${d.parent}` }, `${d.parent}${d.period ? " · " + d.period : ""}`) : "" },
+  ], list, { id });
+}
+
+async function campaignPage(seq, id) {
+  const c = await api("GET", `/campaigns/${id}`);
+  if (seq !== renderSeq) return;
+  page(
+    el("p", {}, el("a", { href: "#/" }, "← Marketing activities")),
+    el("h1", {}, `Campaign ${c.name}`, " ", status(c.status)),
+    el("div", { class: "card" }, el("dl", { class: "facts" },
+      el("dt", {}, "Label"), el("dd", {}, c.label || "—"),
+      el("dt", {}, "Start"), el("dd", {}, c.start || "—"),
+      el("dt", {}, "End"), el("dd", {}, c.end || "—"))),
+    el("h2", {}, "Workflows"),
+    table([
+      { title: "Name", cell: (w) => el("a", { href: `#/workflows/${w.id}` }, w.name) },
+      { title: "Status", cell: (w) => status(w.status) },
+    ], c.workflows || []),
+    el("h2", {}, "Deliveries"),
+    table([
+      { title: "Id", num: true, cell: (d) => d.id },
+      { title: "Label", cell: (d) => el("a", { href: `#/deliveries/${d.id}` }, d.label || `delivery ${d.id}`) },
+      { title: "Channel", cell: (d) => d.channel },
+      { title: "Status", cell: (d) => status(d.status) },
+    ], c.deliveries || []));
+}
+
+/* ---------------------------------------------------------------- workflows --- */
+
+async function workflowPage(seq, id) {
+  const [all, runs] = await Promise.all([api("GET", "/workflows"), api("GET", `/workflows/${id}/runs`)]);
+  if (seq !== renderSeq) return;
+  const w = all.find((x) => x.id === Number(id)) || { id, name: `workflow ${id}` };
+  const err = el("div", { class: "error", hidden: true, role: "alert" });
+  const actions = el("div", { class: "actions" });
+  if (canAct())
+    actions.append(el("button", {
+      "data-action": "start", onclick: async () => {
+        try {
+          const r = await api("POST", `/workflows/${id}/start`, {});
+          location.hash = `#/runs/${r.run}`;
+        } catch (e) { err.textContent = e.message; err.hidden = false; }
+      },
+    }, "Start a run"));
+  page(
+    el("p", {}, el("a", { href: "#/" }, "← Marketing activities")),
+    el("h1", {}, `Workflow ${w.name}`, " ", status(w.status)),
+    el("p", { class: "muted" }, w.label || ""),
+    actions, err,
+    el("h2", {}, "Runs"),
+    table([
+      { title: "Run", cell: (r) => el("a", { href: `#/runs/${r.run}` }, `run ${r.run}`) },
+      { title: "Status", cell: (r) => status(r.status) },
+      { title: "Version", num: true, cell: (r) => r.version },
+      { title: "Started", cell: (r) => fmtTime(r.started_at) },
+      { title: "Ended", cell: (r) => fmtTime(r.ended_at) },
+      { title: "Cause", cell: (r) => r.cause || "" },
+      { title: "Error", cell: (r) => r.error || "" },
+    ], runs.map((r) => Object.assign({ id: r.run }, r)), { id: "runs" }));
+}
+
+/* "gold.default" -> ["gold", "default"]; "gold" -> ["gold", "default"] */
+function splitEnd(s) {
+  const i = s.indexOf(".");
+  return i < 0 ? [s, "default"] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+/* Layers by longest path from the sources (topological order, Kahn); what a cycle leaves is
+ * put after the rest. Within a layer, by the mean position of the predecessors. */
+function layout(activities, transitions) {
+  const ids = activities.map((a) => a.id);
+  const preds = new Map(ids.map((i) => [i, []]));
+  const succs = new Map(ids.map((i) => [i, []]));
+  for (const t of transitions) {
+    const [from] = splitEnd(t.from);
+    if (!preds.has(t.to) || !succs.has(from)) continue;
+    preds.get(t.to).push(from);
+    succs.get(from).push(t.to);
+  }
+  const indeg = new Map(ids.map((i) => [i, preds.get(i).length]));
+  const layer = new Map();
+  const queue = ids.filter((i) => indeg.get(i) === 0);
+  queue.forEach((i) => layer.set(i, 0));
+  const order = [];
+  while (queue.length) {
+    const n = queue.shift();
+    order.push(n);
+    for (const s of succs.get(n)) {
+      layer.set(s, Math.max(layer.get(s) || 0, layer.get(n) + 1));
+      indeg.set(s, indeg.get(s) - 1);
+      if (indeg.get(s) === 0) queue.push(s);
+    }
+  }
+  let maxLayer = Math.max(0, ...order.map((i) => layer.get(i)));
+  for (const i of ids)
+    if (!order.includes(i)) { layer.set(i, ++maxLayer); order.push(i); }
+  const layers = [];
+  for (const i of order) (layers[layer.get(i)] = layers[layer.get(i)] || []).push(i);
+  const row = new Map();
+  for (const l of layers) {
+    if (!l) continue;
+    const key = (i) => {
+      const p = preds.get(i).filter((x) => row.has(x));
+      return p.length ? p.reduce((s, x) => s + row.get(x), 0) / p.length : 0;
+    };
+    const orderIndex = new Map(l.map((i, k) => [i, k]));
+    l.sort((a, b) => key(a) - key(b) || orderIndex.get(a) - orderIndex.get(b));
+    l.forEach((i, k) => row.set(i, k));
+  }
+  return { layer, row, layers: layers.filter(Boolean) };
+}
+
+function drawRun(run) {
+  const W = 150, H = 64, GX = 100, GY = 36, PAD = 24;
+  const { layer, row, layers } = layout(run.activities, run.transitions);
+  const rows = Math.max(1, ...layers.map((l) => l.length));
+  const height = PAD * 2 + rows * H + (rows - 1) * GY;
+  const width = PAD * 2 + layers.length * W + (layers.length - 1) * GX;
+  const pos = new Map();
+  for (const a of run.activities) {
+    const n = layers[layer.get(a.id)] ? layers[layer.get(a.id)].length : 1;
+    const top = (height - (n * H + (n - 1) * GY)) / 2; // each layer centred
+    pos.set(a.id, { x: PAD + layer.get(a.id) * (W + GX), y: top + row.get(a.id) * (H + GY) });
+  }
+  const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, id: "run-graph", role: "img", "aria-label": `workflow ${run.workflow}, run ${run.run}` },
+    svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse" },
+      svg("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrow" }))));
+  // transitions first, under the boxes; several from one activity leave at spread heights
+  const outs = new Map();
+  for (const t of run.transitions) {
+    const [from] = splitEnd(t.from);
+    outs.set(from, (outs.get(from) || 0) + 1);
+  }
+  const seen = new Map();
+  run.transitions.forEach((t, k) => {
+    const [from, output] = splitEnd(t.from);
+    const a = pos.get(from), b = pos.get(t.to);
+    if (!a || !b) return;
+    const nOut = outs.get(from), iOut = seen.get(from) || 0;
+    seen.set(from, iOut + 1);
+    const x1 = a.x + W, y1 = a.y + H * (iOut + 1) / (nOut + 1);
+    const x2 = b.x, y2 = b.y + H / 2;
+    const dx = Math.max(30, (x2 - x1) / 2);
+    const carried = t.count !== null && t.count !== undefined;
+    const g = svg("g", { class: `edge${carried ? " carried" : ""}`, "data-from": t.from, "data-to": t.to, "data-index": k, "data-count": carried ? t.count : "" },
+      svg("path", { d: `M ${x1} ${y1} C ${x1 + dx} ${y1}, ${x2 - dx} ${y2}, ${x2} ${y2}`, "marker-end": "url(#arrow)" }));
+    const mx = (x1 + x2) / 2, my = (y1 + y2) / 2; // the curve's middle
+    if (output !== "default")
+      g.append(svg("text", { x: mx, y: my - 14, "text-anchor": "middle", class: "output" }, output));
+    if (carried) {
+      const label = fmtNum(t.count);
+      const w = 12 + 7.5 * label.length;
+      g.append(svg("rect", { x: mx - w / 2, y: my - 10, width: w, height: 20, rx: 10, class: "count-bg" }),
+        svg("text", { x: mx, y: my + 4, "text-anchor": "middle", class: "count" }, String(t.count)));
+    }
+    g.append(svg("title", {}, `${t.from} → ${t.to}: ${carried ? fmtNum(t.count) + " profiles" : "nothing carried yet"}`));
+    root.append(g);
+  });
+  for (const a of run.activities) {
+    const p = pos.get(a.id);
+    root.append(svg("g", { class: `node ${a.status}`, "data-activity": a.id, "data-status": a.status, transform: `translate(${p.x},${p.y})` },
+      svg("rect", { width: W, height: H, rx: 6 }),
+      svg("text", { x: 10, y: 19, class: "id" }, a.id),
+      svg("text", { x: 10, y: 35, class: "type" }, a.type),
+      svg("text", { x: 10, y: 52, class: "st" }, a.status + (a.wake_at ? ` until ${a.wake_at.slice(5, 16).replace("T", " ")}` : "")),
+      svg("title", {}, `${a.id} (${a.type}): ${a.status}; in ${fmtNum(a.count_in)}, out ${fmtNum(a.count_out)}; executions ${a.executions}`)));
+  }
+  return el("div", { class: "graph" }, root);
+}
+
+const DELIVERY_TYPES = new Set(["email", "sms", "push", "external"]);
+
+async function runPage(seq, id) {
+  const run = await api("GET", `/runs/${id}`);
+  if (seq !== renderSeq) return;
+  const workflows = await api("GET", "/workflows");
+  if (seq !== renderSeq) return;
+  const wf = workflows.find((w) => w.name === run.workflow);
+  const err = el("div", { class: "error", hidden: true, role: "alert" });
+  const act = (what, path) => el("button", {
+    "data-action": what, class: what === "stop" ? "danger" : null,
+    onclick: async () => {
+      if (what === "stop" && !(await ask("Stop this run?", "A stopped run cannot be resumed.", null, "Stop")))
+        return;
+      try {
+        const r = await api("POST", path, {});
+        location.hash = r && r.run && what === "start" ? `#/runs/${r.run}` : location.hash;
+        route();
+      } catch (e) { err.textContent = e.message; err.hidden = false; }
+    },
+  }, what[0].toUpperCase() + what.slice(1));
+  const actions = el("div", { class: "actions" });
+  if (canAct()) {
+    if (wf) actions.append(act("start", `/workflows/${wf.id}/start`));
+    if (run.status === "running") actions.append(act("pause", `/runs/${id}/pause`), act("stop", `/runs/${id}/stop`));
+    if (run.status === "paused") actions.append(act("resume", `/runs/${id}/resume`), act("stop", `/runs/${id}/stop`));
+  }
+  actions.append(el("button", { class: "secondary", onclick: () => route() }, "Refresh"));
+  const deliveries = el("div", { id: "run-deliveries" });
+  page(
+    el("p", {}, el("a", { href: wf ? `#/workflows/${wf.id}` : "#/" }, `← Workflow ${run.workflow}`)),
+    el("h1", {}, `Run ${run.run} of ${run.workflow}`, " ", el("span", { id: "run-status" }, status(run.status))),
+    el("div", { class: "card" }, el("dl", { class: "facts" },
+      el("dt", {}, "Started"), el("dd", {}, fmtTime(run.started_at)),
+      el("dt", {}, "Ended"), el("dd", {}, fmtTime(run.ended_at)),
+      el("dt", {}, "Version"), el("dd", {}, run.version),
+      el("dt", {}, "Cause"), el("dd", {}, run.cause || "—"),
+      run.error ? [el("dt", {}, "Error"), el("dd", { class: "error" }, run.error)] : null)),
+    actions, err,
+    drawRun(run),
+    el("h2", {}, "Activities"),
+    table([
+      { title: "Activity", cell: (a) => a.id },
+      { title: "Type", cell: (a) => a.type },
+      { title: "Status", cell: (a) => status(a.status) },
+      { title: "In", num: true, cell: (a) => fmtNum(a.count_in) },
+      { title: "Out", num: true, cell: (a) => fmtNum(a.count_out) },
+      { title: "Outputs", cell: (a) => Object.entries(a.outputs || {}).map(([k, v]) => `${k}: ${fmtNum(v)}`).join(", ") },
+      { title: "Executions", num: true, cell: (a) => a.executions },
+    ], run.activities, { id: "activities" }),
+    deliveries,
+    (run.children && run.children.length) ? [el("h2", {}, "Child runs"),
+      el("ul", {}, run.children.map((c) => el("li", {}, el("a", { href: `#/runs/${c.run || c}` }, `run ${c.run || c}`))))] : null);
+  // the deliveries this run made: listed by label "workflow / activity", then checked
+  const names = new Set(run.activities.filter((a) => DELIVERY_TYPES.has(a.type)).map((a) => `${run.workflow} / ${a.id}`));
+  if (!names.size) return;
+  const all = await api("GET", "/deliveries?all=1");
+  const candidates = all.filter((d) => d.parent === null && names.has(d.label));
+  const shown = (await Promise.all(candidates.map((d) => api("GET", `/deliveries/${d.id}`))))
+    .filter((d) => d.workflow_run === run.run);
+  if (seq !== renderSeq || !shown.length) return;
+  deliveries.replaceChildren(el("h2", {}, "Deliveries of this run"), deliveryTable(shown, "run-delivery-list"));
+}
+
+/* ---------------------------------------------------------------- deliveries --- */
+
+/* A modal question; resolves true when the user confirms. */
+function ask(title, text, target, okLabel) {
+  return new Promise((resolve) => {
+    const dlg = el("dialog", { id: "confirm-dialog" },
+      el("h2", {}, title),
+      text ? el("p", {}, text) : null,
+      target !== null && target !== undefined
+        ? el("p", {}, "Target: ", el("span", { class: "target", id: "confirm-target" }, fmtNum(target)), " recipients") : null,
+      el("div", { class: "actions" },
+        el("button", { id: "confirm-ok", value: "ok", class: okLabel === "Stop" ? "danger" : null }, okLabel || "OK"),
+        el("button", { id: "confirm-cancel", value: "cancel", class: "secondary" }, "Cancel")));
+    const close = (v) => { dlg.close(); dlg.remove(); resolve(v); };
+    dlg.querySelector("#confirm-ok").addEventListener("click", () => close(true));
+    dlg.querySelector("#confirm-cancel").addEventListener("click", () => close(false));
+    dlg.addEventListener("cancel", (ev) => { ev.preventDefault(); close(false); });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+/* The proof dialog: addresses, or none for the template's proof_to. */
+function askProof() {
+  return new Promise((resolve) => {
+    const input = el("input", { type: "text", id: "proof-to", placeholder: "qa@example.com, …", size: 36 });
+    const dlg = el("dialog", { id: "proof-dialog" },
+      el("h2", {}, "Send a proof"),
+      el("p", { class: "muted" }, "Addresses, separated by commas; leave empty for the template's proof addresses."),
+      input,
+      el("div", { class: "actions" },
+        el("button", { id: "proof-ok" }, "Send proof"),
+        el("button", { id: "proof-cancel", class: "secondary" }, "Cancel")));
+    const close = (v) => { dlg.close(); dlg.remove(); resolve(v); };
+    dlg.querySelector("#proof-ok").addEventListener("click", () =>
+      close(input.value.split(",").map((s) => s.trim()).filter(Boolean)));
+    dlg.querySelector("#proof-cancel").addEventListener("click", () => close(null));
+    dlg.addEventListener("cancel", (ev) => { ev.preventDefault(); close(null); });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+/* Which actions a delivery's status allows (the API answers 409 for the others). */
+function deliveryActions(st) {
+  return {
+    draft: ["prepare", "proof"],
+    failed: ["prepare"],
+    ready: ["prepare", "proof", "confirm"],
+    sending: ["pause", "stop"],
+    paused: ["resume", "stop"],
+  }[st] || [];
+}
+
+const ACTION_LABELS = { prepare: "Prepare", proof: "Send proof", confirm: "Confirm sending", pause: "Pause", resume: "Resume", stop: "Stop" };
+
+function tile(key, label, value, rate, extra) {
+  return el("div", { class: "tile", "data-kpi": key },
+    el("div", { class: "label" }, label),
+    el("div", { class: "value" }, fmtNum(value)),
+    el("div", { class: "rate" }, [rate !== undefined ? fmtRate(rate) : "", extra || ""].filter(Boolean).join(" · ")));
+}
+
+async function deliveryPage(seq, id) {
+  const d = await api("GET", `/deliveries/${id}`);
+  if (seq !== renderSeq) return;
+  const k = d.kpis || {};
+  const r = k.rates || {};
+  const err = el("div", { class: "error", hidden: true, role: "alert", id: "delivery-error" });
+  const note = el("p", { class: "muted", id: "delivery-note", hidden: true });
+  const actions = el("div", { class: "actions", id: "delivery-actions" });
+  if (canAct()) {
+    for (const a of deliveryActions(d.status)) {
+      actions.append(el("button", {
+        "data-action": a, class: a === "stop" ? "danger" : a === "confirm" ? null : "secondary",
+        onclick: async () => {
+          err.hidden = true;
+          let body;
+          if (a === "confirm" && !(await ask("Confirm the sending?", `Delivery ${d.label || d.id} will be sent.`, k.targeted, "Confirm")))
+            return;
+          if (a === "stop" && !(await ask("Stop the sending for good?", "A stopped delivery cannot be resumed.", null, "Stop")))
+            return;
+          if (a === "proof") {
+            const to = await askProof();
+            if (to === null) return;
+            body = to.length ? { to } : {};
+          }
+          try {
+            const res = await api("POST", `/deliveries/${id}/${a}`, body === undefined ? {} : body);
+            if (a === "proof") {
+              note.textContent = res.file ? `Proof file written: ${res.file}` : `Proofs sent: ${res.sent}`;
+              note.hidden = false;
+              return;
+            }
+            route();
+          } catch (e) { err.textContent = e.message; err.hidden = false; }
+        },
+      }, ACTION_LABELS[a]));
+    }
+  }
+  actions.append(el("button", { class: "secondary", id: "refresh", onclick: () => route() }, "Refresh"));
+  const excluded = Object.entries(k.excluded || {});
+  const failed = (k.failed_hard || 0) + (k.failed_soft || 0);
+  page(
+    el("p", {}, el("a", { href: "#/" }, "← Marketing activities"),
+      d.workflow_run ? [" · ", el("a", { href: `#/runs/${d.workflow_run}` }, `run ${d.workflow_run}`)] : null,
+      d.parent ? [" · ", el("a", { href: `#/deliveries/${d.parent}` }, `recurring delivery ${d.parent}`)] : null),
+    el("h1", {}, d.label || `Delivery ${d.id}`, " ", el("span", { id: "delivery-status" }, status(d.status))),
+    actions, err, note,
+    el("section", { class: "tiles", id: "kpis" },
+      tile("targeted", "Targeted", k.targeted),
+      tile("sent", "Sent", k.sent, r.sent, k.pending ? `${fmtNum(k.pending)} pending` : ""),
+      tile("delivered", "Delivered", k.delivered, r.delivered),
+      tile("failed", "Failed", failed, r.failed, `${fmtNum(k.failed_hard)} hard, ${fmtNum(k.failed_soft)} soft`),
+      tile("opens", "Opens", k.unique_opens, r.opens, `${fmtNum(k.opens)} in all`),
+      tile("clicks", "Clicks", k.unique_clicks, r.clicks, `${fmtNum(k.clicks)} in all`),
+      tile("unsubscriptions", "Unsubscriptions", k.unsubscriptions, r.unsubscriptions)),
+    el("div", { class: "grid2" },
+      el("div", {},
+        el("h2", {}, "Delivery"),
+        el("div", { class: "card" }, el("dl", { class: "facts" },
+          el("dt", {}, "Channel"), el("dd", {}, d.channel),
+          el("dt", {}, "Template"), el("dd", {}, d.template || "—"),
+          el("dt", {}, "Account"), el("dd", {}, d.account || "—"),
+          el("dt", {}, "Campaign"), el("dd", {}, d.campaign || "—"),
+          el("dt", {}, "Target"), el("dd", {}, d.filter || (d.population ? `population ${d.population}` : "—")),
+          el("dt", {}, "Needs confirmation"), el("dd", {}, d.options && d.options.confirm ? "yes" : "no"),
+          el("dt", {}, "Prepared"), el("dd", {}, fmtTime(d.prepared_at)),
+          el("dt", {}, "Confirmed"), el("dd", {}, d.confirmed_at ? `${fmtTime(d.confirmed_at)}${d.confirmed_by ? " by " + d.confirmed_by : ""}` : "—"),
+          el("dt", {}, "Sent"), el("dd", {}, fmtTime(d.sent_at)),
+          d.period ? [el("dt", {}, "Period"), el("dd", {}, d.period)] : null,
+          d.error ? [el("dt", {}, "Error"), el("dd", { class: "error" }, d.error)] : null))),
+      el("div", {},
+        el("h2", {}, "Exclusions by reason"),
+        table([
+          { title: "Reason", cell: (x) => x.reason.replace(/_/g, " ") },
+          { title: "Profiles", num: true, cell: (x) => fmtNum(x.count) },
+        ], excluded.map(([reason, count]) => ({ id: reason, reason, count })), { id: "exclusions" }))),
+    el("h2", {}, "Clicks per link"),
+    table([
+      { title: "Link", cell: (l) => l.label || "" },
+      { title: "URL", cell: (l) => l.url },
+      { title: "Clicks", num: true, cell: (l) => fmtNum(l.clicks) },
+      { title: "Unique clicks", num: true, cell: (l) => fmtNum(l.unique_clicks) },
+    ], (k.links || []).map((l, i) => Object.assign({ id: i }, l)), { id: "links" }),
+    el("h2", {}, "Logs"),
+    logsView(seq, id));
+}
+
+function logsView(seq, id) {
+  const LIMIT = 20;
+  let offset = 0;
+  const filter = el("select", { id: "log-status" },
+    ["", "pending", "sending", "sent", "failed", "excluded"].map((s) => el("option", { value: s }, s || "every status")));
+  const body = el("div", { id: "logs" });
+  const prev = el("button", { class: "secondary", id: "logs-prev" }, "← Previous");
+  const next = el("button", { class: "secondary", id: "logs-next" }, "Next →");
+  const where = el("span", { class: "muted", id: "logs-page" });
+  const load = async () => {
+    const q = new URLSearchParams({ offset, limit: LIMIT });
+    if (filter.value) q.set("status", filter.value);
+    let rows;
+    try { rows = await api("GET", `/deliveries/${id}/logs?${q}`); } catch (e) { body.replaceChildren(errorBox(e)); return; }
+    if (seq !== renderSeq) return;
+    body.replaceChildren(table([
+      { title: "Profile", num: true, cell: (l) => l.profile },
+      { title: "Address", cell: (l) => l.address || "" },
+      { title: "Status", cell: (l) => status(l.status) },
+      { title: "Reason", cell: (l) => l.reason || l.failure_type || "" },
+      { title: "Attempts", num: true, cell: (l) => l.attempts },
+      { title: "Sent at", cell: (l) => fmtTime(l.sent_at) },
+      { title: "Proof", cell: (l) => l.proof ? "proof" : "" },
+      { title: "Error", cell: (l) => l.error || "" },
+    ], rows, { id: "log-table" }));
+    where.textContent = rows.length ? `rows ${offset + 1}–${offset + rows.length}` : "no rows";
+    prev.disabled = offset === 0;
+    next.disabled = rows.length < LIMIT;
+  };
+  filter.addEventListener("change", () => { offset = 0; load(); });
+  prev.addEventListener("click", () => { offset = Math.max(0, offset - LIMIT); load(); });
+  next.addEventListener("click", () => { offset += LIMIT; load(); });
+  load();
+  return el("div", {},
+    el("div", { class: "toolbar" }, el("label", {}, "Status ", filter)),
+    body,
+    el("div", { class: "pager" }, prev, next, where));
+}
+
+/* ------------------------------------------------------------------ profiles --- */
+
+function profilesPage(seq) {
+  const LIMIT = 20;
+  let offset = 0, timer = null, asked = 0;
+  const saved = sessionStorage.getItem("crier.filter") || "";
+  const input = el("textarea", { id: "filter", rows: 2, spellcheck: "false", placeholder: "tier = 'gold' and email is not null" }, saved);
+  const count = el("div", { class: "count-live", id: "profile-count", "aria-live": "polite" });
+  const error = el("div", { class: "error", id: "filter-error", hidden: true, role: "alert" });
+  const results = el("div", { id: "profile-results" });
+  const prev = el("button", { class: "secondary" }, "← Previous");
+  const next = el("button", { class: "secondary" }, "Next →");
+  const search = async () => {
+    const n = ++asked;
+    const text = input.value.trim();
+    sessionStorage.setItem("crier.filter", input.value);
+    const q = new URLSearchParams({ offset, limit: LIMIT });
+    if (text) q.set("filter", text);
+    let r;
+    try {
+      r = await api("GET", `/profiles?${q}`);
+    } catch (e) {
+      if (n !== asked || seq !== renderSeq) return;
+      count.textContent = "";
+      error.replaceChildren(el("div", {}, e.message));
+      if (e.line && e.column) {
+        // the faulty line, and a caret under the column the API names
+        const line = input.value.split("\n")[e.line - 1] || "";
+        error.append(el("div", { class: "caret", id: "filter-caret" }, line + "\n" + " ".repeat(Math.max(0, e.column - 1)) + "^"),
+          el("div", { class: "muted", id: "filter-position" }, `line ${e.line}, column ${e.column}`));
+      }
+      error.hidden = false;
+      results.replaceChildren();
+      prev.disabled = next.disabled = true;
+      return;
+    }
+    if (n !== asked || seq !== renderSeq) return;
+    error.hidden = true;
+    count.replaceChildren(el("strong", { id: "profile-count-value" }, fmtNum(r.count)), r.count === 1 ? " profile" : " profiles");
+    results.replaceChildren(table([
+      { title: "Id", num: true, cell: (p) => p.id },
+      { title: "Name", cell: (p) => [p.first_name, p.last_name].filter(Boolean).join(" ") },
+      { title: "Email", cell: (p) => p.email || "" },
+      { title: "Phone", cell: (p) => p.phone || "" },
+      { title: "Tier", cell: (p) => p.tier || "" },
+      { title: "Country", cell: (p) => p.country || "" },
+    ], r.items, { id: "profile-table" }));
+    prev.disabled = offset === 0;
+    next.disabled = offset + r.items.length >= r.count;
+  };
+  input.addEventListener("input", () => {
+    offset = 0;
+    clearTimeout(timer);
+    timer = setTimeout(search, 250); // a count per pause in typing, not per key
+  });
+  prev.addEventListener("click", () => { offset = Math.max(0, offset - LIMIT); search(); });
+  next.addEventListener("click", () => { offset += LIMIT; search(); });
+  page(
+    el("h1", {}, "Profiles"),
+    el("p", { class: "muted" }, "A filter in crier's filter language, e.g. ",
+      el("code", {}, "tier = 'gold' and country in ('FR','BE')"), ", ",
+      el("code", {}, "opened(offer) and not clicked(offer)"), ". The count follows as you type."),
+    el("div", { class: "filterbox" }, input),
+    count, error, results,
+    el("div", { class: "pager" }, prev, next));
+  search();
+}
+
+/* -------------------------------------------------------------------- router --- */
+
+async function route() {
+  const seq = ++renderSeq;
+  document.querySelectorAll("dialog").forEach((d) => d.remove());
+  if (!session.me) {
+    try {
+      const me = await api("GET", "/me");
+      session.me = me;
+      session.csrf = me.csrf_token || null;
+    } catch (e) {
+      if (e.status !== 401) page(errorBox(e));
+      return; // api() showed the login form
+    }
+  }
+  if (seq !== renderSeq) return;
+  header();
+  const h = location.hash.replace(/^#/, "") || "/";
+  const m = (re) => h.match(re);
+  let r;
+  try {
+    if (h === "/" || h === "/login") await activitiesPage(seq);
+    else if ((r = m(/^\/campaigns\/(\d+)$/))) await campaignPage(seq, r[1]);
+    else if ((r = m(/^\/workflows\/(\d+)$/))) await workflowPage(seq, r[1]);
+    else if ((r = m(/^\/runs\/(\d+)$/))) await runPage(seq, r[1]);
+    else if ((r = m(/^\/deliveries\/(\d+)$/))) await deliveryPage(seq, r[1]);
+    else if (h === "/profiles") profilesPage(seq);
+    else page(el("h1", {}, "Not found"), el("p", {}, el("a", { href: "#/" }, "Marketing activities")));
+  } catch (e) {
+    if (e.status === 401) return;
+    if (seq === renderSeq) page(el("h1", {}, "Something went wrong"), errorBox(e));
+  }
+  if (seq === renderSeq) document.body.setAttribute("data-ready", location.hash || "#/");
+}
+
+window.addEventListener("hashchange", route);
+document.addEventListener("DOMContentLoaded", route);
