@@ -1,0 +1,328 @@
+/*
+ * ui_test.js - crier's web UI (src/ui/, ui/) in a real headless Chromium
+ *
+ * Usage: node ui_test.js CRIER WORKDIR. Debian's chromium (/usr/bin/chromium, or
+ * $CRIER_CHROMIUM) driven by playwright-core, installed here with `npm ci` from
+ * package-lock.json when node_modules is missing (under a lock, so two builds do not race).
+ * Exits 77 (skipped) when there is no Chromium.
+ *
+ * The database is made with the CLI as users make it: profiles, templates, a pickup account,
+ * the seed-001 workflow started and run by the engine, a delivery prepared and waiting for
+ * confirmation, an operator and a viewer. `crier serve --no-engine` serves the UI; the test
+ * runs the engine itself. In the browser: the operator logs in, opens the seed-001 run and
+ * finds on each transition the count the API gives, confirms the ready delivery through the
+ * dialog (which shows the target count), the engine sends, a reload shows the KPIs moved;
+ * the profile search shows a filter error with its position and the live count; the viewer
+ * sees no action button. Screenshots go to WORKDIR/screenshots. No sleeps: every wait is
+ * for a selector or an answer.
+ */
+"use strict";
+
+const { execFileSync, spawn } = require("child_process");
+const fs = require("fs");
+const path = require("path");
+const readline = require("readline");
+
+const HERE = __dirname;
+const EXAMPLES = path.join(HERE, "..", "..", "examples");
+const CHROMIUM = process.env.CRIER_CHROMIUM || "/usr/bin/chromium";
+const PASSWORD = "a long test passphrase";
+
+const [CRIER, WORKDIR] = process.argv.slice(2);
+if (!CRIER || !WORKDIR) {
+  console.error("usage: node ui_test.js CRIER WORKDIR");
+  process.exit(2);
+}
+const RUN = path.join(WORKDIR, "run");
+const SHOTS = path.join(WORKDIR, "screenshots");
+const DB = path.join(RUN, "crier.db");
+
+function expect(cond, what) {
+  if (!cond) throw new Error("expectation failed: " + (typeof what === "string" ? what : JSON.stringify(what)));
+}
+
+function crier(...args) {
+  const opts = { cwd: RUN, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, P: PASSWORD } };
+  delete opts.env.CRIER_DB;
+  try {
+    return execFileSync(CRIER, ["--db", DB, ...args], opts);
+  } catch (e) {
+    throw new Error(`crier ${args.join(" ")}: exit ${e.status}\nstdout: ${e.stdout}\nstderr: ${e.stderr}`);
+  }
+}
+
+const crierJson = (...args) => JSON.parse(crier(...args));
+
+/* npm ci once: the lock keeps two builds' test runs from racing on node_modules */
+function playwright() {
+  const mod = path.join(HERE, "node_modules", "playwright-core");
+  if (!fs.existsSync(mod)) {
+    execFileSync("flock", ["/tmp/crier-ui-npm.lock", "sh", "-c",
+      "test -d node_modules/playwright-core || npm ci --silent --no-audit --no-fund"],
+      { cwd: HERE, stdio: "inherit", timeout: 240000 });
+  }
+  return require(mod);
+}
+
+function setup() {
+  fs.rmSync(RUN, { recursive: true, force: true });
+  fs.mkdirSync(RUN, { recursive: true });
+  fs.rmSync(SHOTS, { recursive: true, force: true });
+  fs.mkdirSync(SHOTS, { recursive: true });
+  crier("init");
+  crier("clock", "set", "2026-12-01T09:00:00Z");
+  crier("demo", "generate", "profiles", "--count", "300", "--out", "p.csv");
+  crier("import", "profiles", "p.csv", "--key", "external_id", "--json");
+  // as tests/integration/cli_workflow.py's setup: templates, a pickup account, an SMS sink
+  for (const d of ["pickup", "sms-sink"]) fs.mkdirSync(path.join(RUN, d));
+  crier("account", "add", "file", "sms", "--dir", path.join(RUN, "sms-sink"));
+  crier("account", "add", "pickup", "mail", "--dir", path.join(RUN, "pickup"));
+  for (const name of ["offer", "offer-reminder"]) {
+    fs.writeFileSync(path.join(RUN, name + ".json"), JSON.stringify({
+      from: "Shop <shop@example.com>", subject: "Hello {{ profile.first_name }}",
+      html: '<p><a href="https://shop.example/offer">offer</a></p>' }));
+    crier("template", "add", "email", name, name + ".json");
+  }
+  fs.writeFileSync(path.join(RUN, "sms.json"), JSON.stringify({ text: "Hi {{ profile.first_name }}" }));
+  crier("template", "add", "sms", "offer-sms", "sms.json");
+  const run = crierJson("workflow", "start", path.join(EXAMPLES, "seed-001-cross-channel.json"), "--json").run;
+  crierJson("engine", "run", "--until-idle", "--json");
+  // three days later the wait ends and the split shares the population out (nobody opened)
+  crier("clock", "advance", "3d");
+  crierJson("engine", "run", "--until-idle", "--json");
+  // a delivery waiting for a person's confirmation
+  const delivery = crierJson("delivery", "create", "--template", "offer", "--account", "mail",
+    "--filter", "tier = 'gold' and email is not null", "--json").id;
+  const ready = crierJson("delivery", "prepare", String(delivery), "--json");
+  expect(ready.status === "ready" && ready.kpis.targeted > 0, ready);
+  crier("user", "add", "olga", "--role", "operator", "--password-env", "P");
+  crier("user", "add", "victor", "--role", "viewer", "--password-env", "P");
+  return { run, delivery, targeted: ready.kpis.targeted };
+}
+
+/* crier serve on a port the system picks; resolves once it listens */
+function serve() {
+  return new Promise((resolve, reject) => {
+    const p = spawn(CRIER, ["--db", DB, "serve", "--listen", "127.0.0.1:0", "--no-engine"],
+      { cwd: RUN, stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    p.stderr.on("data", (d) => { err += d; });
+    p.on("exit", (code) => reject(new Error(`crier serve exited (${code}): ${err}`)));
+    readline.createInterface({ input: p.stdout }).once("line", (line) => {
+      const m = line.match(/^listening on (http:\/\/\S+)$/);
+      if (!m) return reject(new Error(`crier serve: ${line} ${err}`));
+      p.removeAllListeners("exit");
+      resolve({ proc: p, base: m[1] });
+    });
+  });
+}
+
+const LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+const num = (text) => Number(String(text).replace(/[^0-9.-]/g, ""));
+
+async function newPage(browser, problems) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  page.on("console", (m) => {
+    // 401 from /me before login is expected; a CSP violation or a script error is not
+    if (m.type() === "error" && !/status of 401/.test(m.text()) && !/status of 400/.test(m.text()))
+      problems.push("console: " + m.text());
+  });
+  return { context, page };
+}
+
+async function login(page, base, name) {
+  const r = await page.goto(base + "/");
+  await page.fill("#login-name", name);
+  await page.fill("#login-password", PASSWORD);
+  await page.click("#login-submit");
+  await page.waitForSelector("#who");
+  return r;
+}
+
+async function apiGet(page, base, p) {
+  const r = await page.request.get(base + "/api/v1" + p);
+  expect(r.ok(), `GET ${p}: ${r.status()}`);
+  return r.json();
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage: true });
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test("the app is served with its security headers", async ({ page, base, response }) => {
+  const h = response.headers();
+  expect(response.status() === 200 && /text\/html/.test(h["content-type"]), h);
+  const csp = h["content-security-policy"] || "";
+  expect(csp.includes("default-src 'self'") && csp.includes("frame-ancestors 'none'") &&
+    !csp.includes("unsafe-inline"), csp);
+  expect(h["x-content-type-options"] === "nosniff" && h.etag, h);
+  const js = await page.request.get(base + "/ui/app.js");
+  expect(/javascript/.test(js.headers()["content-type"]) && js.headers().etag, js.headers());
+  const again = await page.request.get(base + "/ui/app.js", { headers: { "If-None-Match": js.headers().etag } });
+  expect(again.status() === 304, `revalidation: ${again.status()}`);
+  expect((await page.request.get(base + "/ui/nope.js")).status() === 404, "unknown asset");
+});
+
+test("marketing activities list campaigns, workflows and deliveries", async ({ page, ids }) => {
+  await page.waitForSelector("#workflows tbody tr[data-id]");
+  expect(await page.locator("#campaigns tbody tr[data-id]").count() === 1, "one campaign");
+  expect(await page.locator(`#deliveries tr[data-id="${ids.delivery}"]`).count() === 1, "the ready delivery");
+  await shot(page, "1-marketing-activities");
+});
+
+test("the seed-001 run shows the API's count on each transition", async ({ page, base, ids }) => {
+  await page.click("#workflows a.last-run");
+  await page.waitForSelector("#run-graph g.edge");
+  const run = await apiGet(page, base, `/runs/${ids.run}`);
+  expect(run.workflow === "gold-offer" && run.transitions.length === 8, run);
+  let carried = 0;
+  for (const [k, t] of run.transitions.entries()) {
+    const edge = page.locator(`#run-graph g.edge[data-index="${k}"]`);
+    expect(await edge.getAttribute("data-from") === t.from && await edge.getAttribute("data-to") === t.to, t);
+    const labels = await edge.locator("text.count").allTextContents();
+    if (t.count === null) {
+      expect(labels.length === 0, `${t.from} -> ${t.to}: nothing carried, yet ${labels}`);
+    } else {
+      expect(labels.length === 1 && num(labels[0]) === t.count, `${t.from} -> ${t.to}: ${labels} vs ${t.count}`);
+      if (t.count > 0) carried++;
+    }
+  }
+  expect(carried >= 4, "the query's, the email's, the wait's and the split's populations are shown");
+  for (const a of run.activities)
+    expect(await page.locator(`#run-graph g.node[data-activity="${a.id}"]`).getAttribute("data-status") === a.status, a);
+  // boxes left to right in topological order
+  const x = async (id) => (await page.locator(`#run-graph g.node[data-activity="${id}"] rect`).boundingBox()).x;
+  expect(await x("start") < await x("gold") && await x("gold") < await x("offer") &&
+    await x("wait3d") < await x("behaviour") && await x("behaviour") < await x("engaged") &&
+    await x("engaged") < await x("end"), "left to right");
+  expect(await page.locator("button[data-action=start]").count() === 1, "an operator may start a run");
+  expect(await page.locator("button[data-action=pause]").count() === (run.status === "running" ? 1 : 0),
+    `pause only while running (${run.status})`);
+  await page.waitForSelector("#run-delivery-list");
+  await shot(page, "2-seed-001-run");
+});
+
+test("a ready delivery is confirmed through the dialog, then its KPIs move", async ({ page, base, ids, crierRun }) => {
+  await page.goto(base + "/#/");
+  await page.click(`#deliveries a[href="#/deliveries/${ids.delivery}"]`);
+  await page.waitForSelector("#delivery-status [data-status=ready]");
+  await page.waitForSelector("#log-table");
+  expect(num(await page.textContent('.tile[data-kpi=targeted] .value')) === ids.targeted, "targeted tile");
+  expect(num(await page.textContent('.tile[data-kpi=sent] .value')) === 0, "nothing sent yet");
+  await page.waitForSelector("#exclusions");
+  await shot(page, "3-delivery-ready");
+  await page.click("button[data-action=confirm]");
+  await page.waitForSelector("#confirm-dialog[open] #confirm-target");
+  expect(num(await page.textContent("#confirm-target")) === ids.targeted, "the dialog shows the target count");
+  await shot(page, "4-confirm-dialog");
+  await page.click("#confirm-ok");
+  await page.waitForSelector("#delivery-status [data-status=sending]");
+  const d = await apiGet(page, base, `/deliveries/${ids.delivery}`);
+  expect(d.status === "sending" && d.confirmed_by === "olga", d);
+  crierRun("engine", "run", "--until-idle");
+  await page.reload();
+  await page.waitForSelector("#delivery-status [data-status=sent]");
+  const sent = num(await page.textContent(".tile[data-kpi=sent] .value"));
+  const kpis = await apiGet(page, base, `/deliveries/${ids.delivery}/kpis`);
+  expect(sent > 0 && sent === kpis.sent && sent === ids.targeted, `sent tile ${sent}, API ${kpis.sent}`);
+  expect(await page.locator("button[data-action=confirm]").count() === 0, "no confirm once sent");
+  // logs: the status filter and the pages
+  await page.selectOption("#log-status", "sent");
+  await page.waitForSelector("#log-table tbody tr[data-id]");
+  const statuses = await page.locator("#log-table tbody td:nth-child(3)").allTextContents();
+  expect(statuses.length === Math.min(20, sent) && statuses.every((s) => s === "sent"), statuses);
+  await shot(page, "5-delivery-sent");
+});
+
+test("profile search: the filter error's position, then a live count", async ({ page, base }) => {
+  await page.goto(base + "/#/profiles");
+  await page.waitForSelector("#profile-count-value");
+  await page.fill("#filter", "tier = 'gold' and tierz = 1");
+  await page.waitForSelector("#filter-position");
+  expect(/line 1, column 19/.test(await page.textContent("#filter-position")), "position");
+  expect(/tierz/.test(await page.textContent("#filter-error")), "the message names the column");
+  await shot(page, "6-profiles-error");
+  const q = "tier = 'gold' and email is not null";
+  await page.fill("#filter", q);
+  await page.waitForSelector("#filter-error", { state: "hidden" });
+  const want = (await apiGet(page, base, "/profiles?limit=1&filter=" + encodeURIComponent(q))).count;
+  await page.waitForFunction((n) => {
+    const e = document.getElementById("profile-count-value");
+    return e && Number(e.textContent.replace(/,/g, "")) === n;
+  }, want);
+  await shot(page, "7-profiles-count");
+});
+
+test("a viewer sees no action button", async ({ browser, base, ids, problems }) => {
+  const { context, page } = await newPage(browser, problems);
+  try {
+    await login(page, base, "victor");
+    expect(/viewer/.test(await page.textContent("#who")), "logged in as the viewer");
+    for (const [hash, ready] of [[`#/deliveries/${ids.delivery}`, "#kpis"], [`#/runs/${ids.run}`, "#run-graph"],
+      [`#/workflows/1`, "#runs"]]) {
+      await page.goto(base + "/" + hash);
+      await page.waitForSelector(ready);
+      expect(await page.locator("button[data-action]").count() === 0, `no action on ${hash}`);
+    }
+    await page.goto(base + `/#/deliveries/${ids.delivery}`);
+    await page.waitForSelector("#kpis");
+    expect(await page.locator("button[data-action=confirm]").count() === 0, "no confirm button");
+    // and the API agrees
+    const me = await apiGet(page, base, "/me");
+    const r = await page.request.post(base + `/api/v1/deliveries/${ids.delivery}/pause`,
+      { data: {}, headers: { "X-CSRF-Token": me.csrf_token } });
+    expect(r.status() === 403 && (await r.json()).error.code === "forbidden", `viewer's POST: ${r.status()}`);
+    await shot(page, "8-viewer-delivery");
+  } finally {
+    await context.close();
+  }
+});
+
+async function main() {
+  if (!fs.existsSync(CHROMIUM)) {
+    console.log(`skipped: no Chromium at ${CHROMIUM} (scripts/install-deps installs Debian's chromium)`);
+    process.exit(77);
+  }
+  const { chromium } = playwright();
+  const ids = setup();
+  const server = await serve();
+  let browser;
+  let passed = 0, failed = 0;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+    const problems = [];
+    const { context, page } = await newPage(browser, problems);
+    const response = await login(page, server.base, "olga");
+    const env = { browser, page, base: server.base, ids, response, problems, crierRun: crier };
+    for (const t of tests) {
+      try {
+        await t.fn(env);
+        expect(problems.length === 0, problems.join("\n"));
+        passed++;
+        console.log(`ok   ${t.name}`);
+      } catch (e) {
+        failed++;
+        console.log(`FAIL ${t.name}\n${e.stack || e}`);
+        await shot(page, "failed-" + passed + failed).catch(() => {});
+        problems.length = 0;
+      }
+    }
+    await context.close();
+  } finally {
+    if (browser) await browser.close();
+    server.proc.kill("SIGTERM");
+  }
+  console.log(`screenshots: ${SHOTS}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e.stack || e);
+  process.exit(1);
+});
