@@ -148,7 +148,10 @@ void cr__api_run_stop(struct cr_api_ctx *x);
 
 void cr__api_deliveries(struct cr_api_ctx *x);
 void cr__api_delivery(struct cr_api_ctx *x);
+void cr__api_delivery_create(struct cr_api_ctx *x);
 void cr__api_delivery_kpis(struct cr_api_ctx *x);
+void cr__api_delivery_timeline(struct cr_api_ctx *x);
+void cr__api_delivery_preview(struct cr_api_ctx *x);
 void cr__api_delivery_logs(struct cr_api_ctx *x);
 void cr__api_delivery_prepare(struct cr_api_ctx *x);
 void cr__api_delivery_proof(struct cr_api_ctx *x);

@@ -119,5 +119,159 @@ def test_workflows_create_update_validate(c):
         expect(h["allow"] == "POST", h)
 
 
+# ----------------------------------------------------------------------------- deliveries --
+
+def test_deliveries_create_and_preview(c):
+    seed(c)
+    keys = users(c)
+    c.run("config", "set", "external.spool_dir", c.path("spool"))
+    os.makedirs(c.path("out"), exist_ok=True)
+    c.run("account", "add", "routing", "partner", "--channel", "sms", "--mode", "external",
+          "--export", c.path("out"))
+    c.run("template", "add", "external", "extract",
+          os.path.join(EXAMPLES, "templates", "external-sms.json"))
+    op, viewer = keys["operator"], keys["viewer"]
+    gold = "tier = 'gold' and email is not null"
+    with Server(c, free_port(), "--no-engine") as s:
+        api = Api(s.port)
+        body = {"template": "offer", "account": "mail", "filter": gold, "label": "API offer",
+                "campaign": "spring-2027", "confirm": False, "validity": "2d",
+                "tracking": "no_opens"}
+        api.error(403, "POST", "/deliveries", "forbidden", key=viewer, body=body)
+        st, _, d = api.request("POST", "/deliveries", key=op, body=body)
+        expect(st == 201 and d["status"] == "draft", f"create: {st} {d}")
+        expect(d == c.json("delivery", "show", str(d["id"]), "--json"), "answers delivery show")
+        # the same delivery made by the CLI has the same options
+        cli = int(c.run("delivery", "create", "--template", "offer", "--account", "mail",
+                        "--filter", gold, "--label", "API offer", "--campaign", "spring-2027",
+                        "--no-confirm", "--validity", "2d", "--tracking", "no_opens")[0])
+        shown = c.json("delivery", "show", str(cli), "--json")
+        for k in ("label", "channel", "template", "account", "campaign", "options", "status"):
+            expect(shown[k] == d[k], f"{k}: CLI {shown[k]} != API {d[k]}")
+        camp = [x for x in c.json("campaign", "list", "--json") if x["name"] == "spring-2027"]
+        expect(len(camp) == 1, "the campaign was created by name, once")
+        by_id = api.ok("POST", "/deliveries", key=op,
+                       body={"template": "offer", "account": "mail", "filter": gold,
+                             "campaign": camp[0]["id"]})
+        expect(by_id["campaign"] == d["campaign"] and by_id["label"] == "offer" and
+               by_id["options"]["confirm"] is True, f"campaign by id, defaults: {by_id}")
+        # it works: prepared and counted as the CLI's
+        prepared = api.ok("POST", f"/deliveries/{d['id']}/prepare", key=op)
+        expect(prepared["status"] == "sending" and prepared["kpis"]["targeted"] > 0,  # no confirm
+               prepared["kpis"])
+        # mistakes, each naming its field; the filter's place too
+        def bad(field, code="invalid", status=400, **change):
+            e, _ = api.error(status, "POST", "/deliveries", code, field, key=op,
+                             body={k: v for k, v in dict(body, **change).items()
+                                   if v is not None})
+            return e
+        e = bad("filter", filter="tier = 'gold' and tierz = 1")
+        expect(e["line"] == 1 and e["column"] == 19, f"filter error place: {e}")
+        e = bad("filter", filter="tier = ")
+        expect(e.get("line") == 1, e)
+        bad("template", template="nope")
+        bad("account", account="nope")
+        # an email template with a routing account: refused after the campaign was looked up
+        bad("account", account="partner", campaign="never-made")
+        bad("template", template=None)
+        bad("filter", filter=None)
+        bad("validity", validity="soon")
+        bad("tracking", tracking="some")
+        bad("confirm", confirm="yes")
+        bad("campaign", campaign=999999)
+        bad("campaign", campaign="no spaces allowed")
+        bad("campaign", campaign=[1])
+        before = len(c.json("delivery", "list", "--all", "--json"))
+        expect(len([x for x in c.json("campaign", "list", "--json")]) == 2,
+               "a refused delivery leaves no campaign behind")
+        # an external delivery's file, previewed
+        ext = api.ok("POST", "/deliveries", key=op,
+                     body={"template": "extract", "account": "partner",
+                           "filter": "phone is not null"})
+        api.ok("POST", f"/deliveries/{ext['id']}/prepare", key=op)
+        for rows in (3, 10):
+            st, h, _ = api.request("GET", f"/deliveries/{ext['id']}/preview?rows={rows}",
+                                   key=viewer)
+            want, _ = c.run("delivery", "preview", str(ext["id"]), "--rows", str(rows))
+            got = raw_get(api, f"/deliveries/{ext['id']}/preview?rows={rows}", viewer)
+            expect(st == 200 and h["content-type"].startswith("text/csv") and
+                   "charset=utf-8" in h["content-type"], f"preview: {st} {h}")
+            # the CLI's output is read as text here (CRLF becomes LF); the API's is the file's
+            expect(got.replace(b"\r\n", b"\n") == want.encode() and b"\r\n" in got,
+                   f"preview rows={rows}:\n{got!r}\n{want!r}")
+            expect(len(got.decode().splitlines()) == rows + 1, got)
+        api.error(400, "GET", f"/deliveries/{ext['id']}/preview?rows=0", "invalid", "rows",
+                  key=viewer)
+        api.error(400, "GET", f"/deliveries/{d['id']}/preview", "invalid", key=viewer)
+        api.error(404, "GET", "/deliveries/999999/preview", "not_found", key=viewer)
+        expect(len(c.json("delivery", "list", "--all", "--json")) == before + 1, "one more")
+
+
+def raw_get(api, path, key):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=60)
+    try:
+        conn.request("GET", "/api/v1" + path, headers={"Authorization": "Bearer " + key})
+        return conn.getresponse().read()
+    finally:
+        conn.close()
+
+
+def test_timeline(c):
+    seed(c)
+    keys = users(c)
+    viewer = keys["viewer"]
+    out, _ = c.run("delivery", "create", "--template", "offer", "--account", "mail", "--filter",
+                   "tier = 'gold' and email is not null", "--json")
+    d = json.loads(out)["id"]
+    c.run("delivery", "prepare", str(d))
+    logs = [int(r[0]) for r in sql(c, "SELECT id FROM delivery_log WHERE delivery_id = ? "
+                                      "ORDER BY id", (d,))]
+    expect(len(logs) >= 4, "recipients")
+    a, b, x, y = logs[:4]
+    hits = [  # (log, kind, at, prefetch)
+        (a, "open", "2026-12-01 09:05:00", False), (a, "open", "2026-12-01 09:55:59", False),
+        (b, "open", "2026-12-01 09:30:00", True), (a, "click", "2026-12-01 09:56:00", False),
+        (x, "click", "2026-12-01 11:00:00", False),          # 10:00 has none: a zero bucket
+        (b, "open", "2026-12-02 08:00:00.250000", False), (y, "click", "2026-12-02 23:59:59", False),
+        (y, "click", "2026-12-02 23:59:59.5", False),
+        (a, "unsubscribe", "2026-12-01 09:57:00", False),    # not an open nor a click
+    ]
+    for log, kind, at, pf in hits:
+        sql(c, "INSERT INTO tracking_log (delivery_id, profile_id, log_id, kind, at, prefetch) "
+               f"VALUES (?, NULL, ?, ?, ?, {'TRUE' if pf else 'FALSE'})", (d, log, kind, at))
+    with Server(c, free_port(), "--no-engine") as s:
+        api = Api(s.port)
+        hour = api.ok("GET", f"/deliveries/{d}/timeline?bucket=hour", key=viewer)
+        expect(hour == api.ok("GET", f"/deliveries/{d}/timeline", key=viewer), "hour default")
+        got = [(i["at"], i["opens"], i["unique_opens"], i["clicks"], i["unique_clicks"])
+               for i in hour["items"]]
+        expect(got[:3] == [("2026-12-01T09:00:00Z", 3, 2, 1, 1),
+                           ("2026-12-01T10:00:00Z", 0, 0, 0, 0),
+                           ("2026-12-01T11:00:00Z", 0, 1, 1, 1)], got[:3])
+        expect(got[-1] == ("2026-12-02T23:00:00Z", 0, 1, 2, 1) and
+               ("2026-12-02T08:00:00Z", 1, 1, 0, 0) in got and len(got) == 24 + 15, got)
+        expect(all(i[1:] == (0, 0, 0, 0) for i in got[3:] if i[0] not in
+                   ("2026-12-02T08:00:00Z", "2026-12-02T23:00:00Z")), "zeros in between")
+        day = api.ok("GET", f"/deliveries/{d}/timeline?bucket=day", key=viewer)
+        expect(day["bucket"] == "day" and day["delivery"] == d, day)
+        expect([(i["at"], i["opens"], i["unique_opens"], i["clicks"], i["unique_clicks"])
+                for i in day["items"]] == [("2026-12-01T00:00:00Z", 3, 3, 2, 2),
+                                           ("2026-12-02T00:00:00Z", 1, 2, 2, 1)], day)
+        kpis = api.ok("GET", f"/deliveries/{d}/kpis", key=viewer)
+        expect(sum(i["opens"] for i in day["items"]) == kpis["opens"] and
+               sum(i["clicks"] for i in day["items"]) == kpis["clicks"], "sums are the KPIs")
+        api.error(400, "GET", f"/deliveries/{d}/timeline?bucket=week", "invalid", "bucket",
+                  key=viewer)
+        api.error(404, "GET", "/deliveries/999999/timeline", "not_found", key=viewer)
+        api.error(401, "GET", f"/deliveries/{d}/timeline")
+        # a delivery nobody opened: no buckets
+        out, _ = c.run("delivery", "create", "--template", "offer", "--account", "mail",
+                       "--filter", "false", "--json")
+        empty = api.ok("GET", f"/deliveries/{json.loads(out)['id']}/timeline", key=viewer)
+        expect(empty["items"] == [], empty)
+
+
 if __name__ == "__main__":
-    main([test_workflows_create_update_validate])
+    main([test_workflows_create_update_validate, test_deliveries_create_and_preview,
+          test_timeline])
