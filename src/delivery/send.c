@@ -251,7 +251,8 @@ static int record(struct send_batch *b, struct cr_err *err)
         (rc = cr_stmt_prepare(s,
                               "UPDATE delivery_log SET status = ?, failure_type = ?, error = ?, "
                               "next_attempt_at = ?, sent_at = ?, message_id = ?, updated_at = ?, "
-                              "claimed_by = NULL, lease_until = NULL WHERE id = ?",
+                              "claimed_by = NULL, lease_until = NULL WHERE id = ? AND "
+                              "claimed_by = ?",
                               &b->up, err)))
         return rc;
     struct cr_stmt *up = b->up;
@@ -289,6 +290,7 @@ static int record(struct send_batch *b, struct cr_err *err)
         cr_stmt_bind_str(up, 6, o->outcome == SEND_SENT ? o->message_id : NULL);
         cr_stmt_bind_str(up, 7, ts);
         cr_stmt_bind_int64(up, 8, o->log_id);
+        cr_stmt_bind_str(up, 9, me()); /* a claim another process took over is its own */
         if ((rc = cr_stmt_step(up, err)) < 0)
             goto fail;
         if (quarantines(o) &&
@@ -303,6 +305,14 @@ static int record(struct send_batch *b, struct cr_err *err)
             goto fail;
     }
     cr_stmt_reset(up);
+    /* the claims still being sent stay ours: a slow transport (a low rate, throttling) must
+     * not let the lease expire under them and another engine send them again */
+    char lease[CR_TIME_BUFSZ];
+    if ((rc = cr_store_run(s, err,
+                           "UPDATE delivery_log SET lease_until = ? WHERE delivery_id = ? AND "
+                           "status = 'sending' AND claimed_by = ?",
+                           "sis", cr_time_format_sql(now + LEASE, lease), cache.delivery_id, me())))
+        goto fail;
     if ((rc = cr_store_commit(s, err)))
         return rc;
     for (size_t i = b->low; i < b->n; i++)
@@ -489,8 +499,16 @@ int cr__send_start(struct send_batch *b, struct send_producer *p, struct cr_stor
 
 int cr__send_finish(struct send_batch *b, struct send_producer *p, int rc, struct cr_err *err)
 {
-    if (!rc && !(rc = b->rc))
-        rc = record(b, err);
+    /* the outcomes known are recorded even when the sending stopped on an error: messages
+     * the server accepted must not go back to pending (they would be sent again) */
+    if (!rc)
+        rc = b->rc;
+    struct cr_err e2 = CR_ERR_INIT;
+    int rrc = b->rc ? 0 : record(b, rc ? &e2 : err);
+    if (!rc)
+        rc = rrc;
+    else if (rrc)
+        cr_log_warn("recording outcomes after an error: %s", cr_err_msg(&e2));
     for (size_t i = 0; i < b->n; i++) {
         if (p->msgs)
             cr_buf_release(&p->msgs[i]);
@@ -529,6 +547,39 @@ static int maybe_finish(struct cr_store *s, struct cr_clock *clock, int64_t id, 
         (rc = cr__delivery_finished(s, clock, id, err)))
         return rc;
     return 1;
+}
+
+/* A batch stopped on an error; the outcomes it had were recorded (cr__send_finish). A server
+ * that cannot be reached (CR_EIO: connection refused or lost) is a temporary problem: this
+ * process's claims go back to pending, due again in a minute, and the delivery goes on
+ * sending. Anything else (an account gone, a template broken, credentials or a bind refused)
+ * needs a person: the delivery fails with the reason, unless someone paused or stopped it
+ * meanwhile. */
+static int batch_failed(struct cr_store *s, struct cr_clock *clock, int64_t id, int why,
+                        struct cr_err *err)
+{
+    struct cr_err e2 = CR_ERR_INIT;
+    char ts[CR_TIME_BUFSZ], next[CR_TIME_BUFSZ];
+    cr_time_t now = cr_clock_now(clock);
+    int temporary = why == CR_EIO && now < cache.validity_end;
+    cr_log_warn("delivery %lld: %s%s", (long long)id, cr_err_msg(err),
+                temporary ? " (trying again in a minute)" : "");
+    cr_time_format_sql(now, ts);
+    cr_time_format_sql(now + 60 * CR_USEC_PER_SEC, next);
+    if (cr_store_run(s, &e2,
+                     "UPDATE delivery_log SET status = 'pending', claimed_by = NULL, "
+                     "lease_until = NULL, next_attempt_at = ? WHERE delivery_id = ? AND "
+                     "status = 'sending' AND claimed_by = ?",
+                     "sis", temporary ? next : NULL, id, me()) ||
+        (!temporary &&
+         (cr_store_run(s, &e2,
+                       "UPDATE delivery SET status = 'failed', error = ?, updated_at = ? WHERE "
+                       "id = ? AND status = 'sending'",
+                       "ssi", cr_err_msg(err), ts, id) ||
+          cr__delivery_finished(s, clock, id, &e2)))) /* its workflow learns it */
+        cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(&e2));
+    cache_drop();
+    return 0;
 }
 
 int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did,
@@ -599,23 +650,8 @@ int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did
                  : cache.channel == SEND_PUSH
                      ? cr__send_push_claimed(s, clock, id, ids, att, n, err)
                      : cr__send_email_claimed(s, clock, id, ids, att, n, err);
-        if (rc) {
-            /* the batch could not be sent at all (account gone, template broken, SMSC
-             * refusing the bind): the delivery fails with the reason, its claims go back */
-            struct cr_err e2 = CR_ERR_INIT;
-            cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(err));
-            if (cr_store_run(s, &e2,
-                             "UPDATE delivery SET status = 'failed', error = ? WHERE id = ?", "si",
-                             cr_err_msg(err), id) ||
-                cr_store_run(s, &e2,
-                             "UPDATE delivery_log SET status = 'pending', claimed_by = NULL, "
-                             "lease_until = NULL WHERE delivery_id = ? AND status = 'sending'",
-                             "i", id) ||
-                cr__delivery_finished(s, clock, id, &e2)) /* its workflow learns it */
-                cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(&e2));
-            cache_drop();
-            rc = 0;
-        }
+        if (rc)
+            rc = batch_failed(s, clock, id, rc, err);
     }
     goto out;
 fail:

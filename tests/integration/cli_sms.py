@@ -139,6 +139,41 @@ def test_the_window_is_used(c):
         expect(2 <= most <= 3, f"at most {most} submits were waiting when one arrived (window 4)")
 
 
+def test_an_smsc_gone_mid_delivery(c):
+    """The SMSC goes away in the middle of a delivery: what it accepted stays sent (with its
+    message id), the rest waits and goes out once an SMSC answers again; nobody gets the
+    message twice and the delivery never fails."""
+    many = "external_id,phone,first_name\n" + "".join(
+        f"m{i},+3361234{i:04d},M{i}\n" for i in range(12))
+    with Smsc(c.dir, "gone", "--exit-after", 6, "--no-receipts") as smsc:
+        setup(c, smsc, window=1)
+        c.write("many.csv", many)
+        c.run("import", "profiles", "many.csv", "--key", "external_id")
+        d = c.run("delivery", "create", "--template", "soir", "--account", "smsc",
+                  "--filter", "external_id like 'm%'", "--no-confirm")[0].strip()
+        c.run("delivery", "prepare", d)
+        c.run("engine", "run", "--until-idle")
+        first = [s for s in smsc.submits() if s["status"] == 0]
+        port = smsc.port
+    expect(len(first) == 5, first)
+    show = c.json("delivery", "show", d, "--json")
+    expect(show["status"] == "sending" and show["kpis"]["sent"] == 5 and
+           show["kpis"]["pending"] == 7, show)
+    sent = {x["address"]: x["message_id"] for x in c.json("delivery", "logs", d, "--json")
+            if x["status"] == "sent"}
+    expect(sorted(v for v in sent.values()) == sorted(s["message_id"] for s in first), sent)
+    with Smsc(c.dir, "back", "--no-receipts", port=port) as smsc:
+        # the one in flight when it went is a soft failure (retried after 15 minutes), the
+        # others were never submitted (due again a minute later)
+        c.run("clock", "advance", "20m")
+        c.run("engine", "run", "--until-idle")
+        second = [s for s in smsc.submits() if s["status"] == 0]
+    dests = sorted(s["destination"] for s in first + second)
+    expect(dests == sorted(f"3361234{i:04d}" for i in range(12)), dests)
+    show = c.json("delivery", "show", d, "--json")
+    expect(show["status"] == "sent" and show["kpis"]["sent"] == 12, show)
+
+
 def test_stop_keywords_are_configurable(c):
     with Smsc(c.dir, "arret", "--reply", "77", "arrêt svp") as smsc:
         setup(c, smsc)
@@ -268,7 +303,7 @@ def test_smsc_refusing_the_bind_fails_the_delivery(c):
 
 
 if __name__ == "__main__":
-    main([test_smpp_send_receipts_and_stop, test_the_window_is_used,
+    main([test_smpp_send_receipts_and_stop, test_the_window_is_used, test_an_smsc_gone_mid_delivery,
           test_stop_keywords_are_configurable,
           test_file_sink_and_proof, test_click_on_an_sms_link, test_the_docs_template_works,
           test_smsc_refusing_the_bind_fails_the_delivery])

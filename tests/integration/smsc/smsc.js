@@ -3,7 +3,7 @@
 // Usage: node smsc.js PORT LOGFILE [--system-id ID] [--password PW] [--throttle-every N]
 //                     [--drop-after M] [--ignore K] [--no-receipts]
 //                     [--undeliverable SUFFIX] [--reply SUFFIX TEXT]
-//                     [--resp-delay MS] [--log-summary]
+//                     [--resp-delay MS] [--log-summary] [--exit-after N]
 // Listens on 127.0.0.1:PORT and prints "listening" when ready. Accepts bind_transceiver and
 // bind_transmitter with the given system_id/password (default "crier"/"secret"; anything else
 // gets ESME_RINVSYSID / ESME_RINVPASWD and the connection is closed). Every submit_sm is
@@ -21,6 +21,8 @@
 // receipt (message_state 5, err:001) instead; after the receipt of a message to a destination
 // ending in the --reply SUFFIX, that phone answers TEXT (a mobile-originated deliver_sm,
 // esm_class 0, GSM 7-bit when ASCII, else UCS-2), once per destination. Not a real SMSC: no routing, no storage, no data_sm.
+// --exit-after N: the N-th submit_sm is logged unanswered and the process exits (an SMSC that
+// goes away for good, until a new one is started on the same port).
 // For benchmarks (bench/sms): --resp-delay MS answers each submit_sm MS milliseconds late (a
 // network round trip; its receipt follows the resp), in order. --log-summary logs the session
 // events only, and, instead of a line per submit_sm, counts them; on SIGTERM it writes
@@ -47,6 +49,7 @@ for (let i = 2; i < args.length; i++) {
     else if (a === '--password') opt.password = args[++i];
     else if (a === '--throttle-every') opt.throttleEvery = Number(args[++i]);
     else if (a === '--drop-after') opt.dropAfter = Number(args[++i]);
+    else if (a === '--exit-after') opt.exitAfter = Number(args[++i]);
     else if (a === '--ignore') opt.ignore = Number(args[++i]);
     else if (a === '--no-receipts') opt.receipts = false;
     else if (a === '--undeliverable') opt.undeliverable = args[++i];
@@ -141,6 +144,12 @@ const server = smpp.createServer(session => {
             return;
         }
         submits++;
+        if (opt.exitAfter && submits === opt.exitAfter) {
+            // the SMSC goes away for good: this submit unanswered, no more connections
+            rec.status = null;
+            logSubmit(rec);
+            process.exit(0);
+        }
         if (opt.dropAfter && submits === opt.dropAfter && !dropped) {
             dropped = true;
             dead = true;

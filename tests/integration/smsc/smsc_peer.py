@@ -44,9 +44,9 @@ def free_port():
 class Smsc:
     """smsc.js on a free port; the log is read back as a list of dicts."""
 
-    def __init__(self, workdir, name, *opts):
+    def __init__(self, workdir, name, *opts, port=None):
         npm_ready()
-        self.port = free_port()
+        self.port = port or free_port()
         self.log = os.path.join(workdir, name + ".smsc.jsonl")
         if os.path.exists(self.log):
             os.unlink(self.log)
