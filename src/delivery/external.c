@@ -165,7 +165,7 @@ int cr__external_write(struct cr_store *s, struct cr_clock *clock, int64_t id,
         goto out;
     cr_stmt_bind_int64(st, first, id);
     cr_stmt_bind_str(st, first + 1, status);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()); /* one per process */
     if (!(f = fopen(tmp, "wb"))) {
         rc = cr_err_set(err, CR_EIO, "%s: %s", tmp, strerror(errno));
         goto out;

@@ -2,9 +2,11 @@
  * external_export.c - sending an external delivery: its file generated once into the spool,
  *                     then exported, retried with a back-off when the target fails
  *
- * States of delivery_export.status: ready (the file is in the spool) -> exported, or
- * retrying (next_attempt_at) -> exported, or failed (a refused login, a changed host key, or
- * the validity spent: the delivery fails with the reason; the file stays in the spool).
+ * States of delivery_export.status: generating -> ready (the file is in the spool) ->
+ * exporting -> exported, or retrying (next_attempt_at) -> exporting..., or failed (a refused
+ * login, a changed host key, or the validity spent: the delivery fails with the reason; the
+ * file stays in the spool). generating and exporting are claims: one process does the work,
+ * its lease in next_attempt_at; a claim whose lease ran out (its process died) is taken over.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include "delivery/external_int.h"
 
 #define DEFAULT_VALIDITY (INT64_C(5) * 86400 * CR_USEC_PER_SEC)
+#define LEASE (INT64_C(600) * CR_USEC_PER_SEC) /* a generation or an export in progress */
 
 struct dl {
     json_t *content, *options;
@@ -85,11 +88,12 @@ static int generate(struct cr_store *s, struct cr_clock *clock, int64_t id, cons
                             &bytes, &max, err);
     if (!rc)
         rc = cr_store_run(s, err,
-                          "INSERT INTO delivery_export (delivery_id, file, name, target, rows, "
-                          "bytes, max_log_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, "
-                          "'ready', ?)",
-                          "isssiiis", id, path.data, name, target ? target : "", rows, bytes, max,
-                          cr_time_format_sql(now, ts));
+                          "UPDATE delivery_export SET file = ?, name = ?, target = ?, rows = ?, "
+                          "bytes = ?, max_log_id = ?, status = 'ready', created_at = ?, "
+                          "next_attempt_at = NULL WHERE delivery_id = ? AND status = "
+                          "'generating'",
+                          "sssiiisi", path.data, name, target ? target : "", rows, bytes, max,
+                          cr_time_format_sql(now, ts), id);
     if (!rc)
         cr_log_info("delivery %lld: %lld rows written to %s", (long long)id, (long long)rows,
                     path.data);
@@ -115,6 +119,8 @@ static int key_file(const char *pem, const char *dir, struct cr_buf *path, struc
     }
     int bad = fputs(pem, f) < 0;
     bad |= fclose(f) != 0;
+    if (bad)
+        unlink(path->data); /* the caller removes it too; a partial key is still a key */
     return bad ? cr_err_set(err, CR_EIO, "%s: %s", path->data, strerror(errno)) : 0;
 }
 
@@ -134,7 +140,7 @@ static int finish(struct cr_store *s, struct cr_clock *clock, int64_t id, const 
     cr_time_format_sql(cr_clock_now(clock), ts);
     int rc = error ? cr_store_run(s, err,
                                   "UPDATE delivery SET status = 'failed', error = ?, updated_at "
-                                  "= ? WHERE id = ?",
+                                  "= ? WHERE id = ? AND status = 'sending'",
                                   "ssi", error, ts, id)
                    : cr_store_run(s, err,
                                   "UPDATE delivery SET status = 'sent', sent_at = ?, "
@@ -180,8 +186,6 @@ static int attempt(struct cr_store *s, struct cr_clock *clock, int64_t id, const
     if (rc)
         goto out;
     rc = cr_export_file(&t, file, name, &seen, &e);
-    if (key.len)
-        unlink(key.data);
     cr_time_t now = cr_clock_now(clock);
     cr_time_format_sql(now, ts);
     attempts++;
@@ -246,6 +250,8 @@ static int attempt(struct cr_store *s, struct cr_clock *clock, int64_t id, const
         cr_buf_release(&why);
     }
 out:
+    if (key.len) /* the key never stays on disk */
+        unlink(key.data);
     cr_buf_release(&key);
     free(file);
     free(name);
@@ -254,13 +260,69 @@ out:
     return rc;
 }
 
+/* Takes the export's next piece of work, if due and nobody else has it: 'g' to generate the
+ * file, 'x' to export it, 's'/'f' to end a delivery whose export already ended (sent or
+ * failed), 0 for nothing now. One statement each, so two processes cannot both win. */
+static int claim(struct cr_store *s, cr_time_t now, int64_t id, int *what, struct cr_err *err)
+{
+    char ts[CR_TIME_BUFSZ], lease[CR_TIME_BUFSZ];
+    int64_t got;
+    char *status = NULL;
+    int rc;
+    *what = 0;
+    cr_time_format_sql(now, ts);
+    cr_time_format_sql(now + LEASE, lease);
+    if ((rc = cr_store_query_int64(s, err, &got,
+                                   "INSERT INTO delivery_export (delivery_id, file, name, "
+                                   "target, status, created_at, next_attempt_at) VALUES (?, '', "
+                                   "'', '', 'generating', ?, ?) ON CONFLICT (delivery_id) DO "
+                                   "NOTHING RETURNING delivery_id",
+                                   "iss", id, ts, lease)) < 0)
+        return rc;
+    if (rc == 1) {
+        *what = 'g';
+        return 0;
+    }
+    if ((rc = cr_store_query_int64(s, err, &got,
+                                   "UPDATE delivery_export SET next_attempt_at = ? WHERE "
+                                   "delivery_id = ? AND status = 'generating' AND "
+                                   "next_attempt_at <= ? RETURNING delivery_id",
+                                   "sis", lease, id, ts)) < 0)
+        return rc;
+    if (rc == 1) { /* its generator died: start again */
+        *what = 'g';
+        return 0;
+    }
+    if ((rc = cr_store_query_int64(s, err, &got,
+                                   "UPDATE delivery_export SET status = 'exporting', "
+                                   "next_attempt_at = ? WHERE delivery_id = ? AND (status = "
+                                   "'ready' OR (status IN ('retrying', 'exporting') AND "
+                                   "next_attempt_at <= ?)) RETURNING delivery_id",
+                                   "sis", lease, id, ts)) < 0)
+        return rc;
+    if (rc == 1) {
+        *what = 'x';
+        return 0;
+    }
+    if ((rc = cr_store_query_text(s, err, &status,
+                                  "SELECT status FROM delivery_export WHERE delivery_id = ?", "i",
+                                  id)) < 0)
+        return rc;
+    if (status && strcmp(status, "exported") == 0)
+        *what = 's';
+    else if (status && strcmp(status, "failed") == 0)
+        *what = 'f';
+    free(status);
+    return 0;
+}
+
 int cr_external_step(struct cr_store *s, struct cr_clock *clock, int64_t id, int *did,
                      struct cr_err *err)
 {
     struct dl d;
     struct cr_account a;
-    char *status = NULL, *next = NULL, now_ts[CR_TIME_BUFSZ];
-    int rc = dl_load(s, id, &d, err);
+    char *error = NULL;
+    int what, rc = dl_load(s, id, &d, err);
     *did = 0;
     if (rc)
         return rc;
@@ -268,50 +330,34 @@ int cr_external_step(struct cr_store *s, struct cr_clock *clock, int64_t id, int
         dl_release(&d);
         return rc;
     }
-    if ((rc = cr_store_query_text(s, err, &status,
-                                  "SELECT status FROM delivery_export WHERE "
-                                  "delivery_id = ?",
-                                  "i", id)) < 0)
+    if ((rc = claim(s, cr_clock_now(clock), id, &what, err)))
         goto out;
-    rc = 0;
-    if (!status) {
-        *did = 1;
-        if ((rc = generate(s, clock, id, &d, &a, err))) {
-            /* the file cannot be written (an encoding error, the spool full): the delivery
-             * fails with the reason */
-            struct cr_err e2 = CR_ERR_INIT;
-            cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(err));
-            if (finish(s, clock, id, cr_err_msg(err), &e2))
-                cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(&e2));
-            rc = 0;
-            goto out;
-        }
-        status = cr_xstrdup("ready");
-    }
-    if (strcmp(status, "ready") == 0) {
-        *did = 1;
-        rc = attempt(s, clock, id, &d, &a, err);
-    } else if (strcmp(status, "retrying") == 0) {
-        if ((rc = cr_store_query_text(s, err, &next,
-                                      "SELECT next_attempt_at FROM "
-                                      "delivery_export WHERE delivery_id = ?",
-                                      "i", id)) < 0)
-            goto out;
+    *did = what != 0;
+    if (what == 'g' && (rc = generate(s, clock, id, &d, &a, err))) {
+        /* the file cannot be written (an encoding error, the spool full): the delivery fails
+         * with the reason */
+        struct cr_err e2 = CR_ERR_INIT;
+        cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(err));
+        if (cr_store_run(s, &e2, "DELETE FROM delivery_export WHERE delivery_id = ?", "i", id) ||
+            finish(s, clock, id, cr_err_msg(err), &e2))
+            cr_log_warn("delivery %lld: %s", (long long)id, cr_err_msg(&e2));
         rc = 0;
-        cr_time_format_sql(cr_clock_now(clock), now_ts);
-        cr_time_t when = 0, now = cr_clock_now(clock);
-        struct cr_err e = CR_ERR_INIT;
-        if (!next || cr_time_parse(next, strlen(next), &when, &e) || when <= now) {
-            *did = 1;
-            rc = attempt(s, clock, id, &d, &a, err);
-        }
+    } else if (what == 'x') {
+        rc = attempt(s, clock, id, &d, &a, err);
+    } else if (what == 's') { /* exported, the delivery not ended (a crash in between) */
+        rc = finish(s, clock, id, NULL, err);
+    } else if (what == 'f' &&
+               (rc = cr_store_query_text(s, err, &error,
+                                         "SELECT error FROM delivery_export WHERE delivery_id = "
+                                         "?",
+                                         "i", id)) >= 0) {
+        rc = finish(s, clock, id, error ? error : "export failed", err);
     }
 out:
-    free(status);
-    free(next);
+    free(error);
     cr_account_release(&a);
     dl_release(&d);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 int cr_external_export_json(struct cr_store *s, int64_t id, json_t **out, struct cr_err *err)

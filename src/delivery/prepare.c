@@ -61,7 +61,8 @@ struct prep {
     char *channel;
     /* sms: the text, rendered per recipient as it will be sent to count its parts */
     struct cr_sms_channel *sms_text;
-    int is_sms; /* the phone rules (an SMS delivery, or an external one for SMS) */
+    int is_sms;         /* the phone rules (an SMS delivery, or an external one for SMS) */
+    char *discard_file; /* external: a previous extraction file to remove once committed */
     int64_t sms_next_log, sms_log; /* the log id the next / this row will likely get */
     /* push: the account's app and platform; the rows are subscriptions */
     char *push_app, *push_platform;
@@ -384,16 +385,13 @@ static int external_channel(struct prep *p, struct cr_err *err)
     free(p->channel);
     p->channel = cr_xstrdup(a.channel);
     cr_account_release(&a);
-    /* preparing again starts a new file: the old one, not exported, goes */
-    char *file = NULL;
-    if ((rc = cr_store_query_text(p->s, err, &file,
-                                  "SELECT file FROM delivery_export WHERE "
-                                  "delivery_id = ? AND status <> 'exported'",
+    /* preparing again starts a new file: the old one, not exported, goes once this
+     * preparation is committed (a rollback keeps both the row and the file) */
+    if ((rc = cr_store_query_text(p->s, err, &p->discard_file,
+                                  "SELECT file FROM delivery_export WHERE delivery_id = ? AND "
+                                  "status NOT IN ('exported', 'generating', 'exporting')",
                                   "i", p->id)) < 0)
         return rc;
-    if (file)
-        unlink(file);
-    free(file);
     if ((rc = cr_store_run(p->s, err, "DELETE FROM delivery_export WHERE delivery_id = ?", "i",
                            p->id)))
         return rc;
@@ -723,6 +721,9 @@ static int prepare(struct cr_store *s, struct cr_clock *clock, int64_t id, int64
     cr_strmap_init(&p.seen);
     cr_strmap_init(&p.pressured);
     int rc = cr__delivery_tx(s, err, prepare_tx, &p);
+    if (!rc && p.discard_file && *p.discard_file)
+        unlink(p.discard_file);
+    free(p.discard_file);
     if (rc && rc != CR_ENOTFOUND && rc != CR_ESTATE && p.status) {
         /* the analysis failed: say so on the delivery, outside the rolled-back work */
         struct cr_err e2 = CR_ERR_INIT;

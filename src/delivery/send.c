@@ -464,17 +464,62 @@ static int next_batch(struct send_producer *p, struct cr_err *err)
     return rc < 0 ? rc : n > 0;
 }
 
+/* Renews the lease of this process's claims of the delivery, and gives up the rows read but
+ * not yet sent whose claim another process took over (its lease had run out: a slow
+ * transport, a clock that jumped): that process sends them. */
+static int renew(struct send_producer *p, struct cr_err *err)
+{
+    struct send_batch *b = p->b;
+    struct cr_stmt *st = NULL;
+    char lease[CR_TIME_BUFSZ];
+    cr_time_t now = cr_clock_now(p->clock);
+    int rc = cr_store_run(p->s, err,
+                          "UPDATE delivery_log SET lease_until = ? WHERE delivery_id = ? AND "
+                          "status = 'sending' AND claimed_by = ?",
+                          "sis", cr_time_format_sql(now + LEASE, lease), p->id, me());
+    if (rc || (rc = cr_stmt_prepare(p->s,
+                                    "SELECT id FROM delivery_log WHERE delivery_id = ? AND "
+                                    "status = 'sending' AND claimed_by = ?",
+                                    &st, err)))
+        return rc;
+    p->renewed = now;
+    for (size_t i = p->i; i < b->n; i++)
+        b->o[i].lost = !b->o[i].done;
+    cr_stmt_bind_int64(st, 1, p->id);
+    cr_stmt_bind_str(st, 2, me());
+    while ((rc = cr_stmt_step(st, err)) == 1) {
+        char key[24];
+        int64_t i;
+        int n = snprintf(key, sizeof key, "%lld", (long long)cr_stmt_int64(st, 0));
+        if (cr_strmap_get(&b->where, key, (size_t)n, &i) && (size_t)i >= p->i)
+            b->o[i].lost = 0;
+    }
+    cr_stmt_free(st);
+    return rc < 0 ? rc : 0;
+}
+
 int cr__send_next(struct send_producer *p, size_t *k, struct cr_err *err)
 {
-    while (p->i == p->b->n) {
-        int got = next_batch(p, err);
-        if (got <= 0)
-            return got;
+    for (;;) {
+        while (p->i == p->b->n) {
+            int got = next_batch(p, err);
+            if (got <= 0)
+                return got;
+        }
+        int rc;
+        if (cr_clock_now(p->clock) - p->renewed >= LEASE / 2 && (rc = renew(p, err)))
+            return rc;
+        struct send_outcome_row *o = &p->b->o[p->i];
+        if (o->lost) { /* another process has it now */
+            o->done = o->recorded = 1;
+            p->i++;
+            continue;
+        }
+        *k = p->i++;
+        for (size_t c = 0; c < p->ncols; c++)
+            p->row[c] = p->cells[*k * p->ncols + c];
+        return 1;
     }
-    *k = p->i++;
-    for (size_t c = 0; c < p->ncols; c++)
-        p->row[c] = p->cells[*k * p->ncols + c];
-    return 1;
 }
 
 int cr__send_start(struct send_batch *b, struct send_producer *p, struct cr_store *s,
@@ -494,6 +539,7 @@ int cr__send_start(struct send_batch *b, struct send_producer *p, struct cr_stor
     p->clock = clock;
     p->id = id;
     p->batches = 1;
+    p->renewed = cr_clock_now(clock); /* the claim has just set the lease */
     return fetch(p, ids, att, n, err);
 }
 
@@ -621,9 +667,16 @@ int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did
     if (next) {
         if ((rc = cr_store_commit(s, err)))
             goto out;
-        for (size_t i = 0; i < next && !*did && !rc; i++)
-            rc = cr_external_step(s, clock, ext[i], did, err);
-        if (rc || *did)
+        for (size_t i = 0; i < next && !*did; i++) {
+            /* one broken extraction (an account gone, the store refusing) fails that
+             * delivery, not the engine: the other deliveries and workflows go on */
+            if (cr_external_step(s, clock, ext[i], did, err)) {
+                batch_failed(s, clock, ext[i], err->code ? err->code : CR_EIO, err);
+                cr_err_clear(err);
+                *did = 1;
+            }
+        }
+        if (*did)
             goto out;
         if ((rc = cr_store_begin(s, err)))
             goto out;

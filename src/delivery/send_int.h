@@ -50,6 +50,7 @@ struct send_outcome_row {
     char *mail_from;   /* email: the envelope sender of this recipient's message */
     int64_t attempts;
     int done, recorded;
+    int lost; /* its claim was taken over by another process: not ours to send */
 };
 
 struct send_batch {
@@ -77,6 +78,7 @@ struct send_producer {
     struct cr_clock *clock;
     int64_t id;
     int batches;
+    cr_time_t renewed; /* when the claims' lease was last renewed */
 };
 
 /* The claim owner of this process ("host:pid"). */
