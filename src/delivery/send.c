@@ -644,7 +644,7 @@ int cr_delivery_engine_step(struct cr_store *s, struct cr_clock *clock, int *did
             return rc;
         released_dead = 1;
     }
-    if (cache.sms && (rc = cr__send_sms_events(s, clock, err)))
+    if ((rc = cr__send_sms_events(s, clock, err))) /* cheap when none wait */
         return rc;
     if ((rc = cr_store_begin(s, err)))
         return rc;

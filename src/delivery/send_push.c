@@ -162,6 +162,7 @@ static int file_send(struct send_producer *p, struct cr_err *err)
         if (n && (n == FILE_SYNC || !more)) {
             int w = 0;
             size_t off = 0;
+            off_t start = lseek(fd, 0, SEEK_END);
             while (off < lines.len && !w) {
                 ssize_t k = write(fd, lines.data + off, lines.len - off);
                 if (k < 0 && errno != EINTR)
@@ -171,6 +172,8 @@ static int file_send(struct send_producer *p, struct cr_err *err)
             }
             if (!w && fdatasync(fd) != 0)
                 w = cr_err_set(err, CR_EIO, "%s: %s", cache.push_file, strerror(errno));
+            if (w && start >= 0 && ftruncate(fd, start) != 0) /* sent again later: not twice */
+                cr_log_warn("%s: cannot cut back a partial write", cache.push_file);
             for (size_t i = 0; i < n; i++) {
                 char mid[32];
                 snprintf(mid, sizeof mid, "file-%lld", (long long)ids[i]);

@@ -46,11 +46,19 @@ static int64_t now_ms(void)
 
 static void push_event(int mo, const char *a, const char *b, int state)
 {
-    if (events.n == MAX_EVENTS) {
-        cr_log_warn("SMS receipts: more than %d waiting; dropping the oldest", MAX_EVENTS);
-        free(events.v[0].a);
-        free(events.v[0].b);
-        memmove(events.v, events.v + 1, --events.n * sizeof *events.v);
+    if (events.n >= MAX_EVENTS && !mo) {
+        /* a flood of receipts drops the oldest receipt, never a STOP reply: an opt-out must
+         * not be lost */
+        size_t i = 0;
+        while (i < events.n && events.v[i].mo)
+            i++;
+        if (i < events.n) {
+            cr_log_warn("SMS receipts: more than %d waiting; dropping the oldest", MAX_EVENTS);
+            free(events.v[i].a);
+            free(events.v[i].b);
+            memmove(events.v + i, events.v + i + 1, (events.n - i - 1) * sizeof *events.v);
+            events.n--;
+        }
     }
     if (events.n == events.cap) {
         events.cap = events.cap ? events.cap * 2 : 256;
@@ -75,12 +83,22 @@ static void on_mo(void *data, const char *from, const char *text)
 
 void cr__send_sms_forget(void)
 {
+    /* receipts are only worth something with their session; STOP replies not yet applied
+     * stay until the next engine step applies them */
+    size_t kept = 0;
     for (size_t i = 0; i < events.n; i++) {
+        if (events.v[i].mo) {
+            events.v[kept++] = events.v[i];
+            continue;
+        }
         free(events.v[i].a);
         free(events.v[i].b);
     }
-    free(events.v);
-    memset(&events, 0, sizeof events);
+    events.n = kept;
+    if (!kept) {
+        free(events.v);
+        memset(&events, 0, sizeof events);
+    }
 }
 
 int cr__send_sms_open(struct cr_store *s, struct cr_clock *clock, int64_t id, const json_t *content,

@@ -284,6 +284,7 @@ static int file_sync(int fd, struct pending *p, size_t n, struct cr_buf *lines,
 {
     size_t off = 0;
     int rc = 0;
+    off_t start = lseek(fd, 0, SEEK_END);
     while (off < lines->len && !rc) {
         ssize_t w = write(fd, lines->data + off, lines->len - off);
         if (w < 0 && errno != EINTR)
@@ -293,6 +294,10 @@ static int file_sync(int fd, struct pending *p, size_t n, struct cr_buf *lines,
     }
     if (!rc && lines->len && fdatasync(fd) != 0)
         rc = cr_err_set(err, CR_EIO, "%s: %s", path, strerror(errno));
+    /* a failed chunk is sent again later: what of it reached the file goes, or those lines
+     * would be there twice */
+    if (rc && start >= 0 && ftruncate(fd, start) != 0)
+        cr_log_warn("%s: cannot cut back a partial write: %s", path, strerror(errno));
     cr_buf_reset(lines);
     for (size_t i = 0; i < n; i++) {
         char mid[32];
