@@ -121,11 +121,14 @@ json_t *cr__api_openapi(void);
 void cr__api_login(struct cr_api_ctx *x);
 void cr__api_logout(struct cr_api_ctx *x);
 void cr__api_me(struct cr_api_ctx *x);
+void cr__api_me_password(struct cr_api_ctx *x);
 void cr__api_get_openapi(struct cr_api_ctx *x);
 
 void cr__api_profiles(struct cr_api_ctx *x);
 void cr__api_profile(struct cr_api_ctx *x);
 void cr__api_subscriptions(struct cr_api_ctx *x);
+void cr__api_subscription_activate(struct cr_api_ctx *x);
+void cr__api_subscription_deactivate(struct cr_api_ctx *x);
 void cr__api_lists(struct cr_api_ctx *x);
 
 void cr__api_accounts(struct cr_api_ctx *x);
@@ -133,6 +136,8 @@ void cr__api_templates(struct cr_api_ctx *x);
 void cr__api_template_add(struct cr_api_ctx *x);
 void cr__api_campaigns(struct cr_api_ctx *x);
 void cr__api_campaign(struct cr_api_ctx *x);
+void cr__api_campaign_add(struct cr_api_ctx *x);
+void cr__api_campaign_close(struct cr_api_ctx *x);
 
 void cr__api_workflows(struct cr_api_ctx *x);
 void cr__api_workflow(struct cr_api_ctx *x);
@@ -162,6 +167,7 @@ void cr__api_delivery_stop(struct cr_api_ctx *x);
 
 void cr__api_users(struct cr_api_ctx *x);
 void cr__api_user_add(struct cr_api_ctx *x);
+void cr__api_user_update(struct cr_api_ctx *x);
 void cr__api_apikeys(struct cr_api_ctx *x);
 
 #endif

@@ -265,3 +265,45 @@ void cr__api_me(struct cr_api_ctx *x)
         json_object_set_new(j, "csrf_token", json_string(x->csrf));
     cr__api_reply(x, MHD_HTTP_OK, j);
 }
+
+/* POST /me/password: the owner changes its password, proving it knows the old one. Wrong old
+ * passwords count in the login throttle of the user's name (a stolen session must not become
+ * a way to guess the password); the other sessions of the user end, this one stays. */
+void cr__api_me_password(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    int bad, rc;
+    json_t *body = cr__api_body(x, 0);
+    if (!body)
+        return;
+    const char *old = cr__api_body_str(x, body, "old_password", 1, &bad);
+    const char *new_ = bad ? NULL : cr__api_body_str(x, body, "new_password", 1, &bad);
+    if (bad)
+        goto out;
+    struct cr__api_throttle *t = cr__api_throttle_of(x->api);
+    int wait = throttle_wait(t, x->user.name, cr_time_real_now());
+    if (wait) {
+        x->retry_after = wait;
+        cr__api_error(x, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_attempts", NULL,
+                      "too many wrong passwords for '%s'; try again in %d s", x->user.name,
+                      wait);
+        goto out;
+    }
+    rc = cr_user_set_password(x->s, &x->clock, x->user.id, old, new_,
+                              x->auth == CR_API_AUTH_SESSION ? x->session : NULL, &err);
+    if (rc == CR_EPERM) {
+        throttle_result(t, x->user.name, 0, cr_time_real_now());
+        cr_log_warn("api: wrong old password for '%s'", x->user.name);
+        cr__api_error(x, MHD_HTTP_FORBIDDEN, "wrong_password", "old_password", "%s",
+                      cr_err_msg(&err));
+        goto out;
+    }
+    if (rc) {
+        cr__api_fail(x, rc, &err, "new_password");
+        goto out;
+    }
+    throttle_result(t, x->user.name, 1, cr_time_real_now());
+    cr__api_reply(x, MHD_HTTP_OK, json_pack("{sb}", "changed", 1));
+out:
+    json_decref(body);
+}

@@ -1,6 +1,7 @@
 /*
  * res_catalog.c - what deliveries are made of and filed under: /accounts (secrets never
- *                 leave), /templates (read, and added by admins), /campaigns
+ *                 leave), /templates (read, and added by admins), /campaigns (read, created
+ *                 and closed by operators)
  *
  * The campaign JSON is `crier campaign list|show --json`'s (docs/cli.md), built here from
  * the same library calls.
@@ -161,4 +162,63 @@ void cr__api_campaign(struct cr_api_ctx *x)
     } else {
         cr__api_reply(x, MHD_HTTP_OK, o);
     }
+}
+
+/* "start" / "end": an ISO 8601 time or null; 0 and *t (0: none), or -1 with a 400 reply. */
+static int time_field(struct cr_api_ctx *x, json_t *body, const char *name, cr_time_t *t)
+{
+    struct cr_err err = CR_ERR_INIT;
+    json_t *v = json_object_get(body, name);
+    *t = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    const char *s = json_string_value(v);
+    if (!s || cr_time_parse(s, strlen(s), t, &err)) {
+        cr__api_error(x, MHD_HTTP_BAD_REQUEST, "invalid", name,
+                      "%s is a time such as \"2026-12-01T09:00:00Z\"%s%s", name, s ? ": " : "",
+                      s ? cr_err_msg(&err) : "");
+        return -1;
+    }
+    return 0;
+}
+
+void cr__api_campaign_add(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    cr_time_t start, end;
+    int bad, rc;
+    json_t *body = cr__api_body(x, 0);
+    if (!body)
+        return;
+    const char *name = cr__api_body_str(x, body, "name", 1, &bad);
+    const char *label = bad ? NULL : cr__api_body_str(x, body, "label", 0, &bad);
+    if (bad || time_field(x, body, "start", &start) || time_field(x, body, "end", &end))
+        goto out;
+    rc = cr_campaign_add(x->s, &x->clock, name, label, start, end, &x->id, &err);
+    if (rc)
+        cr__api_fail(x, rc, &err,
+                     rc == CR_EEXISTS || !cr_campaign_name_ok(name) ? "name"
+                     : label && strlen(label) > CR_CAMPAIGN_LABEL_MAX ? "label"
+                                                                       : "end");
+    else
+        cr__api_campaign(x);
+out:
+    json_decref(body);
+}
+
+void cr__api_campaign_close(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    struct cr_campaign camp;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)x->id);
+    int rc = cr_campaign_get(x->s, &x->clock, id, &camp, &err);
+    if (!rc) {
+        cr_campaign_release(&camp);
+        rc = cr_campaign_close(x->s, &x->clock, x->id, &err);
+    }
+    if (rc)
+        cr__api_fail(x, rc, &err, NULL);
+    else
+        cr__api_campaign(x);
 }

@@ -1,6 +1,6 @@
 /*
  * res_profiles.c - GET /profiles (filter-language search, paginated), /profiles/{id},
- *                  /subscriptions, /lists
+ *                  /subscriptions (listed, activated, deactivated), /lists
  */
 #include "api/api_int.h"
 
@@ -169,4 +169,64 @@ void cr__api_lists(struct cr_api_ctx *x)
         return;
     }
     cr__api_reply(x, MHD_HTTP_OK, arr);
+}
+
+/* The subscription x->id as `crier subscriptions list --json` shows it. */
+static void subscription(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    struct cr_subscription_filter f = {.active = -1, .limit = CR_API_PAGE_MAX};
+    json_t *list, *e;
+    size_t i;
+    int rc = cr_store_query_int64(x->s, &err, &f.profile,
+                                  "SELECT profile_id FROM subscription WHERE id = ?", "i", x->id);
+    if (rc == 0)
+        rc = cr_err_set(&err, CR_ENOTFOUND, "no subscription %lld", (long long)x->id);
+    /* a profile's subscriptions are few; page through them all the same */
+    while (rc >= 0 && !x->status) {
+        if ((rc = cr_subscription_list(x->s, &f, &list, &err)))
+            break;
+        json_array_foreach(list, i, e)
+        {
+            if (json_integer_value(json_object_get(e, "id")) == x->id)
+                cr__api_reply(x, MHD_HTTP_OK, json_incref(e));
+        }
+        size_t n = json_array_size(list);
+        json_decref(list);
+        if (n < (size_t)f.limit && !x->status)
+            rc = cr_err_set(&err, CR_ENOTFOUND, "no subscription %lld", (long long)x->id);
+        f.offset += f.limit;
+    }
+    if (rc < 0)
+        cr__api_fail(x, rc, &err, NULL);
+}
+
+void cr__api_subscription_activate(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    int rc = cr_subscription_set_active(x->s, &x->clock, x->id, 1, NULL, &err);
+    if (rc)
+        cr__api_fail(x, rc, &err, NULL);
+    else
+        subscription(x);
+}
+
+void cr__api_subscription_deactivate(struct cr_api_ctx *x)
+{
+    struct cr_err err = CR_ERR_INIT;
+    int bad, rc;
+    json_t *body = cr__api_body(x, 1);
+    if (!body)
+        return;
+    const char *reason = cr__api_body_str(x, body, "reason", 0, &bad);
+    if (!bad) {
+        if (reason && !*reason)
+            reason = NULL;
+        rc = cr_subscription_set_active(x->s, &x->clock, x->id, 0, reason, &err);
+        if (rc)
+            cr__api_fail(x, rc, &err, NULL);
+        else
+            subscription(x);
+    }
+    json_decref(body);
 }

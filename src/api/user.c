@@ -1,5 +1,5 @@
 /*
- * user.c - API users: add, list, find, log in (see user.h)
+ * user.c - API users: add, list, find, log in, change (role, disabled, password; see user.h)
  */
 #include "api/user.h"
 
@@ -144,4 +144,104 @@ int cr_user_login(struct cr_store *s, const char *name, const char *password,
     if (!ok || disabled || out->role == CR_ROLE_NONE)
         return cr_err_set(err, CR_EPERM, "wrong user name or password");
     return 0;
+}
+
+/* The enabled admins other than id. */
+static int other_admins(struct cr_store *s, int64_t id, int64_t *n, struct cr_err *err)
+{
+    int rc = cr_store_query_int64(s, err, n,
+                                  "SELECT count(*) FROM app_user WHERE role = 'admin' AND NOT "
+                                  "disabled AND id <> ?",
+                                  "i", id);
+    return rc < 0 ? rc : 0;
+}
+
+static int update(struct cr_store *s, struct cr_clock *clock, int64_t id, enum cr_role role,
+                  int disabled, struct cr_err *err)
+{
+    struct cr_stmt *st;
+    char now[CR_TIME_BUFSZ];
+    enum cr_role old_role = CR_ROLE_NONE;
+    int old_disabled = 0, rc;
+    int64_t admins = 0;
+    if ((rc = cr_stmt_prepare(s, "SELECT role, disabled FROM app_user WHERE id = ?", &st, err)))
+        return rc;
+    cr_stmt_bind_int64(st, 1, id);
+    rc = cr_stmt_step(st, err);
+    if (rc == 1) {
+        if (cr_role_parse(cr_stmt_text(st, 0), &old_role))
+            old_role = CR_ROLE_NONE;
+        old_disabled = cr_stmt_bool(st, 1);
+    }
+    cr_stmt_free(st);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return cr_err_set(err, CR_ENOTFOUND, "no user with id %lld", (long long)id);
+    if (role == CR_ROLE_NONE)
+        role = old_role;
+    if (disabled < 0)
+        disabled = old_disabled;
+    if (old_role == CR_ROLE_ADMIN && !old_disabled && (role != CR_ROLE_ADMIN || disabled)) {
+        if ((rc = other_admins(s, id, &admins, err)))
+            return rc;
+        if (!admins)
+            return cr_err_set(err, CR_ESTATE,
+                              "this is the last enabled admin: make another admin first");
+    }
+    cr_time_format_sql(cr_clock_now(clock), now);
+    if ((rc = cr_store_run(s, err,
+                           "UPDATE app_user SET role = ?, disabled = ?, updated_at = ? "
+                           "WHERE id = ?",
+                           "sbsi", cr_role_name(role), disabled, now, id)))
+        return rc;
+    if (disabled && !old_disabled)
+        rc = cr_store_run(s, err, "DELETE FROM app_session WHERE user_id = ?", "i", id);
+    return rc;
+}
+
+int cr_user_update(struct cr_store *s, struct cr_clock *clock, int64_t id, enum cr_role role,
+                   int disabled, struct cr_err *err)
+{
+    int rc = cr_store_begin(s, err);
+    if (rc)
+        return rc;
+    if ((rc = update(s, clock, id, role, disabled, err))) {
+        cr_store_rollback(s);
+        return rc;
+    }
+    return cr_store_commit(s, err);
+}
+
+int cr_user_set_password(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                         const char *old_password, const char *new_password,
+                         const char *keep_session, struct cr_err *err)
+{
+    char *stored = NULL, *hash = NULL, now[CR_TIME_BUFSZ], keep[65] = "";
+    int rc = cr_store_query_text(s, err, &stored,
+                                 "SELECT password_hash FROM app_user WHERE id = ?", "i", id);
+    if (rc < 0)
+        return rc;
+    int ok = cr_password_verify(old_password, rc == 1 ? stored : NULL);
+    free(stored);
+    if (!ok)
+        return cr_err_set(err, CR_EPERM, "the old password is wrong");
+    if ((rc = cr_password_hash(new_password, &hash, err)))
+        return rc;
+    if (keep_session)
+        cr_secret_sha256_hex(keep_session, keep);
+    cr_time_format_sql(cr_clock_now(clock), now);
+    if (!(rc = cr_store_begin(s, err))) {
+        if ((rc = cr_store_run(s, err,
+                               "UPDATE app_user SET password_hash = ?, updated_at = ? WHERE id = ?",
+                               "ssi", hash, now, id)) ||
+            (rc = cr_store_run(s, err,
+                               "DELETE FROM app_session WHERE user_id = ? AND token_hash <> ?",
+                               "is", id, keep)))
+            cr_store_rollback(s);
+        else
+            rc = cr_store_commit(s, err);
+    }
+    free(hash);
+    return rc;
 }

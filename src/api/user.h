@@ -81,6 +81,20 @@ int cr_user_get(struct cr_store *s, const char *name, struct cr_user *out,
 int cr_user_login(struct cr_store *s, const char *name, const char *password,
                   struct cr_user *out, struct cr_err *err) CR_WARN_UNUSED;
 
+/* Changes a user's role (CR_ROLE_NONE: unchanged) and whether it is disabled (-1:
+ * unchanged), in its own transaction. Disabling also ends the user's sessions; its API keys
+ * are refused while it is disabled. CR_ENOTFOUND; CR_ESTATE when it would leave no enabled
+ * admin. */
+int cr_user_update(struct cr_store *s, struct cr_clock *clock, int64_t id, enum cr_role role,
+                   int disabled, struct cr_err *err) CR_WARN_UNUSED;
+/* Changes user id's password after checking the old one (CR_EPERM when it is wrong; slow on
+ * purpose: the KDF), in its own transaction. Every session of the user ends except the one
+ * whose cookie value is keep_session (may be NULL: all end). CR_EINVAL for a new password
+ * the rules refuse. */
+int cr_user_set_password(struct cr_store *s, struct cr_clock *clock, int64_t id,
+                         const char *old_password, const char *new_password,
+                         const char *keep_session, struct cr_err *err) CR_WARN_UNUSED;
+
 /* --------------------------------------------------------------- apikey.c --- */
 
 #define CR_APIKEY_PREFIX "crk_"

@@ -272,6 +272,142 @@ def test_timeline(c):
         expect(empty["items"] == [], empty)
 
 
+# ------------------------------------------------------------ campaigns and subscriptions --
+
+def test_campaigns_and_subscriptions(c):
+    seed(c)
+    keys = users(c)
+    op, viewer = keys["operator"], keys["viewer"]
+    with Server(c, free_port(), "--no-engine") as s:
+        api = Api(s.port)
+        body = {"name": "spring-2027", "label": "Spring", "start": "2027-03-01T00:00:00Z",
+                "end": "2027-06-01T00:00:00+02:00"}
+        api.error(403, "POST", "/campaigns", "forbidden", key=viewer, body=body)
+        st, _, camp = api.request("POST", "/campaigns", key=op, body=body)
+        expect(st == 201 and camp["name"] == "spring-2027" and camp["end"] ==
+               "2027-05-31T22:00:00Z", f"create: {st} {camp}")
+        expect(camp == c.json("campaign", "show", "spring-2027", "--json"), "campaign show")
+        bare = api.ok("POST", "/campaigns", key=op, body={"name": "bare"})
+        expect(bare["start"] is None and bare["label"] is None and bare["status"] == "running",
+               bare)
+        api.error(409, "POST", "/campaigns", "exists", "name", key=op, body=body)
+        api.error(400, "POST", "/campaigns", "invalid", "name", key=op, body={"name": "12"})
+        api.error(400, "POST", "/campaigns", "invalid", "name", key=op, body={"label": "x"})
+        api.error(400, "POST", "/campaigns", "invalid", "start", key=op,
+                  body={"name": "x1", "start": "next monday"})
+        api.error(400, "POST", "/campaigns", "invalid", "end", key=op,
+                  body={"name": "x2", "start": "2027-03-01", "end": "2027-02-01"})
+        api.error(400, "POST", "/campaigns", "invalid", "label", key=op,
+                  body={"name": "x3", "label": "x" * 501})
+        api.error(403, "POST", f"/campaigns/{camp['id']}/close", "forbidden", key=viewer)
+        closed = api.ok("POST", f"/campaigns/{camp['id']}/close", key=op)
+        expect(closed["status"] == "closed" and
+               closed == c.json("campaign", "show", str(camp["id"]), "--json"), closed)
+        expect(api.ok("POST", f"/campaigns/{camp['id']}/close", key=op) == closed, "idempotent")
+        api.error(404, "POST", "/campaigns/999999/close", "not_found", key=op)
+        expect(api.ok("GET", "/campaigns", key=viewer) == c.json("campaign", "list", "--json"),
+               "campaign list")
+        # subscriptions
+        subs = c.json("subscriptions", "list", "--json")
+        sid = subs[0]["id"]
+        api.error(403, "POST", f"/subscriptions/{sid}/deactivate", "forbidden", key=viewer)
+        off = api.ok("POST", f"/subscriptions/{sid}/deactivate", key=op,
+                     body={"reason": "lost phone"})
+        listed = {x["id"]: x for x in c.json("subscriptions", "list", "--json")}
+        expect(off == listed[sid] and off["active"] is False and
+               off["deactivation_reason"] == "lost phone", off)
+        on = api.ok("POST", f"/subscriptions/{sid}/activate", key=op)
+        expect(on["active"] is True and on["deactivation_reason"] is None and
+               on == {x["id"]: x for x in c.json("subscriptions", "list", "--json")}[sid], on)
+        off = api.ok("POST", f"/subscriptions/{sid}/deactivate", key=op)   # no body
+        expect(off["deactivation_reason"] == "manual", off)
+        api.error(400, "POST", f"/subscriptions/{sid}/deactivate", "invalid", "reason", key=op,
+                  body={"reason": 3})
+        api.error(404, "POST", "/subscriptions/999999/activate", "not_found", key=op)
+        api.error(404, "POST", "/subscriptions/999999/deactivate", "not_found", key=op)
+
+
+# -------------------------------------------------------------------------------- users --
+
+def test_users_patch_and_password(c):
+    c.run("init")
+    keys = users(c)
+    admin = keys["admin"]
+    with Server(c, free_port(), "--no-engine") as s:
+        api = Api(s.port)
+        ids = {u["name"]: u["id"] for u in c.json("user", "list", "--json")}
+        op_id, admin_id = ids["operator1"], ids["admin1"]
+        api.error(403, "PATCH", f"/users/{op_id}", "forbidden", key=keys["operator"],
+                  body={"role": "admin"})
+        cookie, csrf, _, _ = api.login("operator1")
+        u = api.ok("PATCH", f"/users/{op_id}", key=admin, body={"role": "viewer"})
+        expect(u["role"] == "viewer" and
+               u == [x for x in c.json("user", "list", "--json") if x["id"] == op_id][0], u)
+        api.error(403, "POST", "/deliveries/1/confirm", "forbidden", key=keys["operator"])
+        api.ok("PATCH", f"/users/{op_id}", key=admin, body={"role": "operator"})
+        # disabled: its key and its sessions are refused, and stay ended once enabled again
+        u = api.ok("PATCH", f"/users/{op_id}", key=admin, body={"disabled": True})
+        expect(u["disabled"] is True and u["role"] == "operator", u)
+        api.error(401, "GET", "/me", "invalid_api_key", key=keys["operator"])
+        api.error(401, "GET", "/me", "session_expired", cookie=cookie)
+        api.error(401, "POST", "/login", "login_failed",
+                  body={"name": "operator1", "password": PASSWORD})
+        api.ok("PATCH", f"/users/{op_id}", key=admin, body={"disabled": False})
+        expect(api.ok("GET", "/me", key=keys["operator"])["name"] == "operator1", "key again")
+        api.error(401, "GET", "/me", "session_expired", cookie=cookie)
+        # mistakes
+        api.error(400, "PATCH", f"/users/{op_id}", "invalid", "role", key=admin,
+                  body={"role": "root"})
+        api.error(400, "PATCH", f"/users/{op_id}", "invalid", "disabled", key=admin,
+                  body={"disabled": "yes"})
+        api.error(400, "PATCH", f"/users/{op_id}", "invalid", "password", key=admin,
+                  body={"password": "new password 123"})
+        api.error(404, "PATCH", "/users/999999", "not_found", key=admin, body={"role": "viewer"})
+        # never without an enabled admin
+        api.error(409, "PATCH", f"/users/{admin_id}", "wrong_state", key=admin,
+                  body={"disabled": True})
+        api.error(409, "PATCH", f"/users/{admin_id}", "wrong_state", key=admin,
+                  body={"role": "viewer"})
+        api.ok("PATCH", f"/users/{op_id}", key=admin, body={"role": "admin"})
+        me = api.ok("PATCH", f"/users/{admin_id}", key=admin, body={"role": "operator"})
+        expect(me["role"] == "operator", me)
+        api.error(403, "GET", "/users", "forbidden", key=admin)
+        # a password changed by its owner, who proves the old one
+        cookie, csrf, _, _ = api.login("viewer1")
+        other, _, _, _ = api.login("viewer1")
+        api.error(403, "POST", "/me/password", "csrf", cookie=cookie,
+                  body={"old_password": PASSWORD, "new_password": "a new passphrase"})
+        api.error(403, "POST", "/me/password", "wrong_password", "old_password", cookie=cookie,
+                  csrf=csrf, body={"old_password": "not it at all",
+                                   "new_password": "a new passphrase"})
+        api.error(400, "POST", "/me/password", "invalid", "new_password", cookie=cookie,
+                  csrf=csrf, body={"old_password": PASSWORD, "new_password": "short"})
+        api.error(400, "POST", "/me/password", "invalid", "new_password", cookie=cookie,
+                  csrf=csrf, body={"old_password": PASSWORD})
+        done = api.ok("POST", "/me/password", cookie=cookie, csrf=csrf,
+                      body={"old_password": PASSWORD, "new_password": "a new passphrase"})
+        expect(done == {"changed": True}, done)
+        expect(api.ok("GET", "/me", cookie=cookie)["name"] == "viewer1", "this session stays")
+        api.error(401, "GET", "/me", "session_expired", cookie=other)
+        api.error(401, "POST", "/login", "login_failed",
+                  body={"name": "viewer1", "password": PASSWORD})
+        api.login("viewer1", "a new passphrase")
+        # with a key: the key stays valid
+        api.ok("POST", "/me/password", key=keys["viewer"],
+               body={"old_password": "a new passphrase", "new_password": PASSWORD})
+        api.login("viewer1")
+        # wrong old passwords are throttled like logins
+        seen = None
+        for _ in range(14):
+            st, h, j = api.request("POST", "/me/password", key=keys["viewer"],
+                                   body={"old_password": "guess guess", "new_password": "x" * 9})
+            expect(st in (403, 429), f"{st} {j}")
+            if st == 429:
+                seen = h
+                break
+        expect(seen and int(seen["retry-after"]) >= 1, "throttled")
+
+
 if __name__ == "__main__":
     main([test_workflows_create_update_validate, test_deliveries_create_and_preview,
-          test_timeline])
+          test_timeline, test_campaigns_and_subscriptions, test_users_patch_and_password])
