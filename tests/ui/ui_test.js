@@ -236,6 +236,13 @@ test("a ready delivery is confirmed through the dialog, then its KPIs move", asy
   await page.waitForSelector("#log-table tbody tr[data-id]");
   const statuses = await page.locator("#log-table tbody td:nth-child(3)").allTextContents();
   expect(statuses.length === Math.min(20, sent) && statuses.every((s) => s === "sent"), statuses);
+  if (sent > 20) {
+    await page.click("#logs-next");
+    await page.waitForFunction(() => /^rows 21/.test(document.getElementById("logs-page").textContent));
+    const second = await page.locator("#log-table tbody tr[data-id] td:first-child").allTextContents();
+    const logs = await apiGet(page, base, `/deliveries/${ids.delivery}/logs?status=sent&offset=20&limit=20`);
+    expect(second.map(Number).join() === logs.map((l) => l.profile).join(), "the second page is the API's");
+  }
   await shot(page, "5-delivery-sent");
 });
 
