@@ -132,6 +132,7 @@ void cr__api_subscription_deactivate(struct cr_api_ctx *x);
 void cr__api_lists(struct cr_api_ctx *x);
 
 void cr__api_accounts(struct cr_api_ctx *x);
+void cr__api_account_add(struct cr_api_ctx *x);
 void cr__api_templates(struct cr_api_ctx *x);
 void cr__api_template_add(struct cr_api_ctx *x);
 void cr__api_campaigns(struct cr_api_ctx *x);

@@ -48,6 +48,9 @@ const struct cr_api_route cr__api_routes[] = {
 
     {"GET", "/accounts", cr__api_accounts, V, "setup", "external accounts (never their secrets)",
      NULL, NULL, 0, NULL},
+    {"POST", "/accounts", cr__api_account_add, A, "setup",
+     "add an account of any kind; its secrets are written, never read back", NULL,
+     "kind!:string,name!:string", 201, NULL},
     {"GET", "/templates", cr__api_templates, V, "setup", "delivery templates", NULL, NULL, 0, NULL},
     {"POST", "/templates", cr__api_template_add, A, "setup",
      "add (or with replace, replace) a delivery template, checked first", NULL,

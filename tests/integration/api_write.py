@@ -408,6 +408,158 @@ def test_users_patch_and_password(c):
         expect(seen and int(seen["retry-after"]) >= 1, "throttled")
 
 
+# ----------------------------------------------------------------------------- accounts --
+
+def keypair(c, name, algorithm):
+    import subprocess
+    opts = (["-pkeyopt", "ec_paramgen_curve:P-256"] if algorithm == "EC" else
+            ["-pkeyopt", "rsa_keygen_bits:2048"])
+    subprocess.run(["openssl", "genpkey", "-algorithm", algorithm, *opts, "-out", c.path(name)],
+                   check=True, capture_output=True)
+    return open(c.path(name)).read()
+
+
+def test_accounts(c):
+    c.run("init")
+    keys = users(c)
+    admin = keys["admin"]
+    for d in ("pickup", "sink", "out"):
+        os.makedirs(c.path(d), exist_ok=True)
+    c.write("ca.pem", "not checked here\n")
+    ec = keypair(c, "apns.p8", "EC")
+    rsa = keypair(c, "rsa.pem", "RSA")
+    sa = {"type": "service_account", "project_id": "shop-123",
+          "client_email": "crier@shop-123.iam.gserviceaccount.com", "private_key": rsa}
+    c.write("sa.json", json.dumps(sa))
+    ssh = keypair(c, "ssh.pem", "RSA")
+    fp = "A" * 43
+    secret_values = ["s3cret-pw", "smpp-pw", "sftp-pw", ec.split("\n")[1], rsa.split("\n")[1]]
+    # (API body, the same account by the CLI, its environment)
+    cases = [
+        ({"kind": "smtp", "url": "smtp://127.0.0.1:2525", "tls": "none", "user": "u",
+          "password": "s3cret-pw", "connections": 4, "rate": 50, "dkim_selector": "s1",
+          "dkim_domain": "shop.example", "dkim_key": rsa, "bcc": "archive@shop.example",
+          "daily_limit": 1000, "tracking_consent": "required"},
+         ["smtp", "--url", "smtp://127.0.0.1:2525", "--tls", "none", "--user", "u",
+          "--password-env", "PW", "--connections", "4", "--rate", "50", "--dkim-selector", "s1",
+          "--dkim-domain", "shop.example", "--dkim-key", c.path("rsa.pem"), "--bcc",
+          "archive@shop.example", "--daily-limit", "1000", "--tracking-consent", "required"],
+         {"PW": "s3cret-pw"}),
+        ({"kind": "smtp", "url": "smtps://mail.example:465"},
+         ["smtp", "--url", "smtps://mail.example:465"], {}),
+        ({"kind": "pickup", "dir": c.path("pickup")}, ["pickup", "--dir", c.path("pickup")], {}),
+        ({"kind": "smpp", "host": "127.0.0.1", "port": 2776, "system_id": "crier",
+          "password": "smpp-pw", "source_addr": "SHOP", "source_ton": 5, "source_npi": 0,
+          "bind": "transmitter", "window": 50, "rate": 100.5},
+         ["smpp", "--host", "127.0.0.1", "--port", "2776", "--system-id", "crier",
+          "--password-env", "PW", "--source-addr", "SHOP", "--source-ton", "5", "--source-npi",
+          "0", "--bind", "transmitter", "--window", "50", "--rate", "100.5"],
+         {"PW": "smpp-pw"}),
+        ({"kind": "file", "dir": c.path("sink")}, ["file", "--dir", c.path("sink")], {}),
+        ({"kind": "file", "dir": c.path("sink"), "channel": "push", "app": "shop-app",
+          "platform": "android"},
+         ["file", "--dir", c.path("sink"), "--channel", "push", "--app", "shop-app",
+          "--platform", "android"], {}),
+        ({"kind": "apns", "app": "shop-app", "team_id": "T1", "key_id": "K1", "key": ec,
+          "topic": "com.shop.app", "environment": "sandbox", "url": "https://127.0.0.1:8443",
+          "ca_file": c.path("ca.pem"), "concurrency": 20},
+         ["apns", "--app", "shop-app", "--team-id", "T1", "--key-id", "K1", "--key",
+          c.path("apns.p8"), "--topic", "com.shop.app", "--environment", "sandbox", "--url",
+          "https://127.0.0.1:8443", "--ca-file", c.path("ca.pem"), "--concurrency", "20"], {}),
+        ({"kind": "fcm", "app": "shop-app", "service_account": sa},
+         ["fcm", "--app", "shop-app", "--service-account", c.path("sa.json")], {}),
+        ({"kind": "fcm", "app": "shop-app", "service_account": json.dumps(sa),
+          "project_id": "other", "token_url": "https://127.0.0.1:9/token"},
+         ["fcm", "--app", "shop-app", "--service-account", c.path("sa.json"), "--project-id",
+          "other", "--token-url", "https://127.0.0.1:9/token"], {}),
+        ({"kind": "routing", "channel": "sms", "export": c.path("out"),
+          "file_name": "sms-{delivery}.{ext}"},
+         ["routing", "--channel", "sms", "--mode", "external", "--export", c.path("out"),
+          "--file-name", "sms-{delivery}.{ext}"], {}),
+        ({"kind": "routing", "channel": "push", "mode": "external", "app": "shop-app",
+          "platform": "ios", "export": "sftp://u@127.0.0.1:2222/in", "ssh_key": ssh,
+          "host_key_sha256": "SHA256:" + fp},
+         ["routing", "--channel", "push", "--app", "shop-app", "--platform", "ios", "--export",
+          "sftp://u@127.0.0.1:2222/in", "--ssh-key", c.path("ssh.pem"), "--host-key-sha256",
+          "SHA256:" + fp], {}),
+        ({"kind": "routing", "channel": "email", "export": "sftp://u@127.0.0.1/in",
+          "password": "sftp-pw"},
+         ["routing", "--channel", "email", "--export", "sftp://u@127.0.0.1/in",
+          "--password-env", "PW"], {"PW": "sftp-pw"}),
+    ]
+    with Server(c, free_port(), "--no-engine") as s:
+        api = Api(s.port)
+        for i, (body, cli, env) in enumerate(cases):
+            api.error(403, "POST", "/accounts", "forbidden", key=keys["operator"],
+                      body=dict(body, name=f"api{i}"))
+            st, _, made = api.request("POST", "/accounts", key=admin,
+                                      body=dict(body, name=f"api{i}"))
+            expect(st == 201, f"{body['kind']} #{i}: {st} {made}")
+            c.run("account", "add", cli[0], f"cli{i}", *cli[1:], env=env)
+            listed = {a["name"]: a for a in c.json("account", "list", "--json")}
+            expect(made == listed[f"api{i}"], f"answer is as listed: {made}")
+            want = dict(listed[f"cli{i}"], name=made["name"], id=made["id"])
+            expect(made == want, f"{body['kind']} #{i}: API {made}\n    CLI {want}")
+        # the secrets were stored, and are never shown
+        shown = json.dumps(api.ok("GET", "/accounts", key=keys["viewer"]))
+        for v in secret_values:
+            expect(v not in shown, f"a secret is shown: {v[:12]}")
+        stored = dict(sql(c, "SELECT name, secrets FROM account"))
+        expect("s3cret-pw" in stored["api0"] and "BEGIN PRIVATE KEY" in stored["api6"] and
+               "client_email" in stored["api7"], "secrets stored")
+        expect(json.loads(stored["api7"]) == json.loads(stored["cli7"]) or
+               json.loads(json.loads(stored["api7"])["service_account"]) == sa,
+               "the service account stored whole")
+        # mistakes, each naming its field
+        def bad(field, code="invalid", status=400, **body):
+            api.error(status, "POST", "/accounts", code, field, key=admin, body=body)
+        bad("kind", kind="fax", name="x")
+        bad("name", kind="smtp", url="smtp://h:25")
+        bad("name", "exists", 409, kind="smtp", name="api0", url="smtp://h:25")
+        bad("url", kind="smtp", name="x", url="http://h")
+        bad("tls", kind="smtp", name="x", url="smtp://h:25", tls="ssl")
+        bad("password", kind="smtp", name="x", url="smtp://h:25", user="u")
+        bad("dkim_key", kind="smtp", name="x", url="smtp://h:25", dkim_selector="s",
+            dkim_domain="d", dkim_key="not a key")
+        bad("dkim_domain", kind="smtp", name="x", url="smtp://h:25", dkim_selector="s")
+        bad("connections", kind="smtp", name="x", url="smtp://h:25", connections=0)
+        bad("rate", kind="smtp", name="x", url="smtp://h:25", rate="fast")
+        bad("pasword", kind="smtp", name="x", url="smtp://h:25", pasword="typo")
+        bad("dir", kind="pickup", name="x", dir="relative/dir")
+        bad("dir", kind="pickup", name="x")
+        bad("password", kind="smpp", name="x", host="h", system_id="s", source_addr="a",
+            password="longer than 8")
+        bad("system_id", kind="smpp", name="x", host="h", system_id="s" * 16, source_addr="a",
+            password="p")
+        bad("source_ton", kind="smpp", name="x", host="h", system_id="s", source_addr="a",
+            password="p", source_ton=7)
+        bad("app", kind="file", name="x", dir=c.path("sink"), channel="push")
+        bad("platform", kind="file", name="x", dir=c.path("sink"), platform="ios")
+        bad("key", kind="apns", name="x", app="a", team_id="t", key_id="k", topic="t", key=rsa)
+        bad("url", kind="apns", name="x", app="a", team_id="t", key_id="k", topic="t", key=ec,
+            url="http://h")
+        bad("ca_file", kind="apns", name="x", app="a", team_id="t", key_id="k", topic="t",
+            key=ec, ca_file="/no/such/ca.pem")
+        bad("service_account", kind="fcm", name="x", app="a", service_account="{}")
+        bad("service_account", kind="fcm", name="x", app="a",
+            service_account=dict(sa, private_key=ec))
+        bad("project_id", kind="fcm", name="x", app="a",
+            service_account={k: v for k, v in sa.items() if k != "project_id"})
+        bad("ssh_key", kind="routing", name="x", channel="sms", export="sftp://u@h/in")
+        bad("ssh_key", kind="routing", name="x", channel="sms", export=c.path("out"),
+            ssh_key=ssh)
+        bad("export", kind="routing", name="x", channel="sms", export="/no/such/folder")
+        bad("export", kind="routing", name="x", channel="sms", export="ftp://h/in")
+        bad("file_name", kind="routing", name="x", channel="sms", export=c.path("out"),
+            file_name="x-{nope}.csv")
+        bad("host_key_sha256", kind="routing", name="x", channel="sms",
+            export="sftp://u@h/in", password="p", host_key_sha256="short")
+        bad("mode", kind="routing", name="x", channel="sms", mode="bulk", export=c.path("out"))
+        bad("channel", kind="routing", name="x", channel="fax", export=c.path("out"))
+        expect("x" not in [a["name"] for a in c.json("account", "list", "--json")], "none made")
+
+
 if __name__ == "__main__":
     main([test_workflows_create_update_validate, test_deliveries_create_and_preview,
-          test_timeline, test_campaigns_and_subscriptions, test_users_patch_and_password])
+          test_timeline, test_campaigns_and_subscriptions, test_users_patch_and_password,
+          test_accounts])
