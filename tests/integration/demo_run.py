@@ -71,6 +71,8 @@ def main():
         expect(rows == by_channel["external"], (rows, by_channel))
         clicks = c("delivery", "show", "1", "--json")["kpis"]
         expect(clicks["unique_opens"] > 0 and clicks["clicks"] > 0, clicks)
+        users = c("user", "list", "--json")
+        expect([(u["name"], u["role"]) for u in users] == [("demo", "admin")], users)
         recurring = [d for d in deliveries if d["status"] == "recurring"]
         expect(len(recurring) == 1 and recurring[0]["kpis"]["sent"] > 0, recurring)
         print(f"ok   demo: {len(deliveries)} deliveries, sent {by_channel}")
