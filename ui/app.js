@@ -25,6 +25,7 @@ class ApiError extends Error {
     this.field = e.field || null;
     this.line = e.line || null;
     this.column = e.column || null;
+    this.problems = Array.isArray(e.problems) ? e.problems : null;
   }
 }
 
@@ -196,6 +197,7 @@ async function activitiesPage(seq) {
       { title: "End", cell: (c) => c.end || "" },
     ], campaigns, { id: "campaigns" }),
     el("h2", {}, "Workflows"),
+    canAct() ? el("p", {}, el("a", { href: "#/workflows/new", id: "new-workflow" }, "+ New workflow")) : null,
     table([
       { title: "Name", cell: (w) => el("a", { href: `#/workflows/${w.id}` }, w.name) },
       { title: "Label", cell: (w) => w.label || "" },
@@ -268,6 +270,7 @@ async function workflowPage(seq, id) {
     el("p", {}, el("a", { href: "#/" }, "← Marketing activities")),
     el("h1", {}, `Workflow ${w.name}`, " ", status(w.status)),
     el("p", { class: "muted" }, w.label || ""),
+    el("p", {}, el("a", { href: `#/workflows/${id}/edit`, id: "edit-workflow" }, canAct() ? "Edit on the canvas" : "Open on the canvas")),
     actions, err,
     el("h2", {}, "Runs"),
     table([
@@ -710,6 +713,461 @@ function profilesPage(seq) {
   search();
 }
 
+/* ------------------------------------------------------------ workflow editor --- */
+
+/* Each activity type's fields (docs/workflow-format.md) as the side panel edits them:
+ * [name, kind, choices]. kind: text, area (a filter or condition), number, choice (a select
+ * whose empty choice leaves the field out), bool (unset / true / false: a default is not
+ * written), json (a textarea checked as JSON), template, account (text with suggestions). */
+const BOOL = ["bool"];
+const DELIVERY_FIELDS = [["template", "template"], ["account", "account"], ["confirm", ...BOOL],
+  ["outbound", "choice", ["none", "without_population", "with_population"]], ["recurring", "json"]];
+const ACTIVITY_TYPES = {
+  start: [], end: [],
+  query: [["filter", "area"], ["dimension", "choice", ["profile", "subscription"]], ["limit", "number"], ["order", "text"]],
+  split: [["segments", "json"], ["overlap", ...BOOL], ["complement", ...BOOL]],
+  wait: [["duration", "text"], ["until", "text"]],
+  email: DELIVERY_FIELDS, sms: DELIVERY_FIELDS,
+  push: [...DELIVERY_FIELDS, ["platform", "choice", ["ios", "android"]]],
+  external: DELIVERY_FIELDS,
+  list_update: [["list", "text"], ["mode", "choice", ["add", "remove", "replace"]]],
+  union: [], fork: [], and_join: [["keep", "text"]],
+  test: [["condition", "area"]],
+  scheduler: [["cron", "text"], ["timezone", "text"], ["every", "text"], ["start", "text"], ["end", "text"]],
+  exclusion: [["keep", "text"]], dedup: [["key", "text"]], read_list: [["list", "text"]],
+  intersection: [],
+};
+const BOX_W = 140, BOX_H = 60, GAP_X = 25, GAP_Y = 36, CANVAS_W = 1180, CANVAS_H = 560;
+const ID_RE = /^[A-Za-z0-9_-]{1,63}$/;
+
+/* An activity's outputs, as a transition's "from" names them after the dot. */
+function outputsOf(a) {
+  if (a.type === "end") return [];
+  if (a.type === "test") return ["true", "false"];
+  if (a.type === "split") {
+    const names = Array.isArray(a.segments) ? a.segments.map((s) => s && s.name).filter((n) => typeof n === "string" && n) : [];
+    return a.complement === true ? [...names, "complement"] : names;
+  }
+  if (DELIVERY_TYPES.has(a.type)) return a.outbound && a.outbound !== "none" ? ["default"] : [];
+  return ["default"];
+}
+
+/* Replaces a node's children as el() takes them (arrays flattened, null left out). */
+function refill(node, ...children) {
+  node.replaceChildren();
+  return build(node, null, children);
+}
+
+const fromOf = (id, output) => (output === "default" ? id : `${id}.${output}`);
+
+async function editorPage(seq, id) {
+  const [wf, templates, accounts] = await Promise.all([
+    id ? api("GET", `/workflows/${id}`) : null,
+    api("GET", "/templates").catch(() => []), api("GET", "/accounts").catch(() => [])]);
+  if (seq !== renderSeq) return;
+  let def = wf ? wf.definition : { name: "", activities: [{ id: "start", type: "start" }], transitions: [] };
+  if (typeof def === "string") def = JSON.parse(def);
+  def = def || { name: wf ? wf.name : "", activities: [], transitions: [] };
+  const ed = {
+    id: id ? Number(id) : null,
+    doc: Object.assign({}, def),
+    acts: (def.activities || []).map((a) => Object.assign({}, a)),
+    trans: (def.transitions || []).map((t) => Object.assign({}, t)),
+    sel: null, // an activity object, or {transition: index}
+    connecting: null, // "activity[.output]" waiting for its target
+    problems: [],
+    jsonBad: new Set(), // "activity/field" whose JSON does not parse
+    dirty: false,
+  };
+  delete ed.doc.activities;
+  delete ed.doc.transitions;
+  // the default layout for activities without a position: the run view's
+  const missing = ed.acts.filter((a) => !a.position || typeof a.position.x !== "number");
+  if (missing.length) {
+    const { layer, row } = layout(ed.acts, ed.trans);
+    for (const a of missing)
+      a.position = { x: 20 + (layer.get(a.id) || 0) * (BOX_W + GAP_X), y: 20 + (row.get(a.id) || 0) * (BOX_H + GAP_Y) };
+  }
+
+  const statusLine = el("div", { class: "muted", id: "editor-status", "aria-live": "polite" });
+  const err = el("div", { class: "error", hidden: true, role: "alert", id: "editor-error" });
+  const problemsBox = el("div", { id: "editor-problems" });
+  const canvas = svg("svg", { id: "editor-canvas", width: CANVAS_W, height: CANVAS_H, viewBox: `0 0 ${CANVAS_W} ${CANVAS_H}`, role: "application", "aria-label": "workflow canvas" });
+  const panel = el("div", { class: "card panel", id: "editor-panel" });
+  const transList = el("div", { id: "editor-transitions" });
+  const say = (text) => { statusLine.textContent = text; };
+  const fail = (e) => { err.textContent = e instanceof Error ? e.message : String(e); err.hidden = false; };
+  const changed = () => { ed.dirty = true; say("Changed, not saved."); };
+
+  const docFields = ["name", "label", "campaign"].map((f) => {
+    const input = el("input", { type: "text", id: `wf-${f}`, value: ed.doc[f] || "", readonly: f === "name" && ed.id !== null });
+    input.addEventListener("input", () => {
+      if (input.value.trim()) ed.doc[f] = input.value.trim(); else delete ed.doc[f];
+      changed();
+    });
+    return el("label", { class: "field" }, f[0].toUpperCase() + f.slice(1), input);
+  });
+
+  const definition = () => {
+    const d = Object.assign({}, ed.doc);
+    d.activities = ed.acts.map((a) => Object.assign({}, a, { position: { x: Math.round(a.position.x), y: Math.round(a.position.y) } }));
+    d.transitions = ed.trans.map((t) => Object.assign({}, t));
+    return d;
+  };
+
+  /* ---- the canvas */
+  const pointOf = (ev) => {
+    const m = canvas.getScreenCTM();
+    const p = new DOMPoint(ev.clientX, ev.clientY).matrixTransform(m.inverse());
+    return { x: p.x, y: p.y };
+  };
+  /* A press on a box starts a drag; the pointer is captured by the canvas, so the box follows
+   * it even outside the visible part. Released without moving, it is a click: select the box,
+   * or end the connection being made there. A press on the background clears the selection. */
+  let drag = null;
+  canvas.addEventListener("pointerdown", (ev) => {
+    if (ev.button !== 0) return;
+    const g = ev.target.closest("g.node");
+    if (!g) {
+      if (ev.target === canvas) { ed.connecting = null; ed.sel = null; draw(); showPanel(); }
+      return;
+    }
+    const a = ed.acts.find((x) => x.id === g.getAttribute("data-activity"));
+    if (!a) return;
+    const p = pointOf(ev);
+    drag = { a, dx: p.x - a.position.x, dy: p.y - a.position.y, start: p, moved: false };
+    canvas.setPointerCapture(ev.pointerId);
+    ev.preventDefault();
+  });
+  canvas.addEventListener("pointermove", (ev) => {
+    if (!drag) return;
+    const p = pointOf(ev);
+    if (!drag.moved && Math.hypot(p.x - drag.start.x, p.y - drag.start.y) < 4) return;
+    drag.moved = true;
+    drag.a.position = {
+      x: Math.round(Math.max(0, Math.min(CANVAS_W - BOX_W, p.x - drag.dx))),
+      y: Math.round(Math.max(0, Math.min(CANVAS_H - BOX_H, p.y - drag.dy))),
+    };
+    draw();
+  });
+  const endDrag = (ev) => {
+    const d = drag;
+    drag = null;
+    if (!d) return;
+    if (canvas.hasPointerCapture(ev.pointerId)) canvas.releasePointerCapture(ev.pointerId);
+    if (d.moved) changed();
+    else if (ev.type === "pointerup") nodeClicked(d.a);
+  };
+  canvas.addEventListener("pointerup", endDrag);
+  canvas.addEventListener("pointercancel", endDrag);
+
+  function nodeClicked(a) {
+    if (ed.connecting) {
+      const [from] = splitEnd(ed.connecting);
+      if (from === a.id) { say("An activity cannot lead to itself."); return; }
+      if (ed.trans.some((t) => t.from === ed.connecting && t.to === a.id)) { say("That transition exists already."); ed.connecting = null; draw(); return; }
+      ed.trans.push({ from: ed.connecting, to: a.id });
+      say(`Connected ${ed.connecting} → ${a.id}.`);
+      ed.connecting = null;
+      ed.dirty = true;
+    }
+    ed.sel = a;
+    draw();
+    showPanel();
+  }
+
+  function draw() {
+    const byId = new Map(ed.acts.map((a) => [a.id, a]));
+    const probs = new Map();
+    for (const p of ed.problems) if (p.activity) (probs.get(p.activity) || probs.set(p.activity, []).get(p.activity)).push(p);
+    const kids = [svg("defs", {}, svg("marker", { id: "ed-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse" },
+      svg("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrow" })))];
+    const outs = new Map(), seen = new Map();
+    for (const t of ed.trans) { const [f] = splitEnd(t.from); outs.set(f, (outs.get(f) || 0) + 1); }
+    ed.trans.forEach((t, k) => {
+      const [from, output] = splitEnd(t.from);
+      const a = byId.get(from), b = byId.get(t.to);
+      if (!a || !b) return;
+      const nOut = outs.get(from), iOut = seen.get(from) || 0;
+      seen.set(from, iOut + 1);
+      const x1 = a.position.x + BOX_W, y1 = a.position.y + BOX_H * (iOut + 1) / (nOut + 1);
+      const x2 = b.position.x, y2 = b.position.y + BOX_H / 2;
+      const dx = Math.max(30, Math.abs(x2 - x1) / 2);
+      // backwards: a loop below the boxes rather than a line through them
+      const d = x2 >= x1 + 20 ? `M ${x1} ${y1} C ${x1 + dx} ${y1}, ${x2 - dx} ${y2}, ${x2} ${y2}`
+        : `M ${x1} ${y1} C ${x1 + 80} ${y1 + BOX_H}, ${x2 - 80} ${y2 + BOX_H}, ${x2} ${y2}`;
+      const selected = ed.sel && ed.sel.transition === k;
+      const g = svg("g", { class: `edge${selected ? " selected" : ""}`, "data-from": t.from, "data-to": t.to, "data-index": k },
+        svg("path", { d, class: "hit" }),
+        svg("path", { d, class: "line", "marker-end": "url(#ed-arrow)" }),
+        output !== "default" ? svg("text", { x: x1 + 4, y: y1 - 3, class: "output" }, output) : null,
+        svg("title", {}, `${t.from} → ${t.to}`));
+      g.addEventListener("click", (ev) => { ev.stopPropagation(); ed.sel = { transition: k }; ed.connecting = null; draw(); showPanel(); });
+      kids.push(g);
+    });
+    for (const a of ed.acts) {
+      const mine = probs.get(a.id) || [];
+      const cls = ["node", a.type, ed.sel === a ? "selected" : "", mine.length ? "invalid" : "", ed.connecting ? "target" : ""].filter(Boolean).join(" ");
+      const g = svg("g", { class: cls, "data-activity": a.id, "data-type": a.type, "data-problems": mine.length, transform: `translate(${a.position.x},${a.position.y})` },
+        svg("rect", { width: BOX_W, height: BOX_H, rx: 6 }),
+        svg("text", { x: 10, y: 20, class: "id" }, a.id),
+        svg("text", { x: 10, y: 37, class: "type" }, a.type),
+        a.label ? svg("text", { x: 10, y: 54, class: "st" }, a.label.length > 20 ? a.label.slice(0, 19) + "…" : a.label) : null,
+        mine.length ? svg("text", { x: 0, y: BOX_H + 14, class: "problem" }, mine[0].message.length > 34 ? mine[0].message.slice(0, 33) + "…" : mine[0].message) : null,
+        mine.length > 1 ? svg("text", { x: 0, y: BOX_H + 28, class: "problem" }, `and ${mine.length - 1} more`) : null,
+        svg("title", {}, mine.length ? mine.map((p) => `${p.field ? p.field + ": " : ""}${p.message}`).join("\n") : `${a.id} (${a.type})`));
+      kids.push(g);
+    }
+    canvas.replaceChildren(...kids);
+    drawTransitions();
+  }
+
+  function drawTransitions() {
+    transList.replaceChildren(table([
+      { title: "From", cell: (t) => t.from },
+      { title: "To", cell: (t) => t.to },
+      { title: "", cell: (t) => el("button", { class: "secondary small", "data-delete-transition": t.k, onclick: () => deleteTransition(t.k) }, "Delete") },
+    ], ed.trans.map((t, k) => ({ id: k, k, from: t.from, to: t.to })), { id: "transition-table" }));
+  }
+
+  function deleteTransition(k) {
+    ed.trans.splice(k, 1);
+    if (ed.sel && ed.sel.transition !== undefined) ed.sel = null;
+    changed();
+    draw();
+    showPanel();
+  }
+
+  function rename(a, to) {
+    const old = a.id;
+    for (const t of ed.trans) {
+      const [f, o] = splitEnd(t.from);
+      if (f === old) t.from = fromOf(to, o);
+      if (t.to === old) t.to = to;
+    }
+    a.id = to;
+  }
+
+  /* ---- the side panel: rebuilt when the selection changes, never while a field is typed in
+   * (only its outputs follow the fields: a split's segments, a delivery's outbound) */
+  let refreshOutputs = () => {};
+  function fieldInput(a, name, kind, choices) {
+    const key = `${a.id}/${name}`;
+    const fid = `field-${name}`;
+    const note = el("div", { class: "field-error", id: `${fid}-error`, hidden: true });
+    const set = (v) => {
+      if (v === undefined) delete a[name]; else a[name] = v;
+      changed();
+      draw();
+      refreshOutputs();
+    };
+    let input;
+    const cur = a[name];
+    if (kind === "choice" || kind === "bool") {
+      const opts = kind === "bool" ? ["true", "false"] : choices;
+      input = el("select", { id: fid, "data-field": name },
+        el("option", { value: "" }, "(default)"),
+        opts.map((o) => el("option", { value: o, selected: cur !== undefined && String(cur) === o }, o)));
+      input.addEventListener("change", () => {
+        const v = input.value;
+        set(v === "" ? undefined : kind === "bool" ? v === "true" : v);
+      });
+    } else if (kind === "json" || kind === "area") {
+      const text = kind === "json" ? (cur === undefined ? "" : JSON.stringify(cur, null, 1)) : (cur || "");
+      input = el("textarea", { id: fid, "data-field": name, rows: kind === "json" ? 8 : 3, spellcheck: "false" }, text);
+      input.addEventListener("input", () => {
+        const v = input.value.trim();
+        if (kind === "area") return set(v ? input.value : undefined);
+        if (!v) { ed.jsonBad.delete(key); note.hidden = true; return set(undefined); }
+        try {
+          const parsed = JSON.parse(v);
+          ed.jsonBad.delete(key);
+          note.hidden = true;
+          set(parsed);
+        } catch (e) {
+          ed.jsonBad.add(key);
+          note.textContent = `Not JSON: ${e.message}`;
+          note.hidden = false;
+        }
+      });
+    } else {
+      const list = kind === "template" ? "dl-templates" : kind === "account" ? "dl-accounts" : null;
+      input = el("input", { type: kind === "number" ? "number" : "text", id: fid, "data-field": name, value: cur === undefined ? "" : String(cur), list });
+      input.addEventListener("input", () => {
+        const v = input.value.trim();
+        set(v === "" ? undefined : kind === "number" ? Number(v) : v);
+      });
+    }
+    const mine = ed.problems.filter((p) => p.activity === a.id && p.field === name);
+    return el("label", { class: "field" }, name, input, note,
+      mine.map((p) => el("div", { class: "field-error problem" }, p.message)));
+  }
+
+  function showPanel() {
+    refreshOutputs = () => {};
+    ed.jsonBad.clear(); // the text that did not parse goes with the panel; the last JSON that did stays
+    const s = ed.sel;
+    if (s && s.transition !== undefined) {
+      const t = ed.trans[s.transition];
+      refill(panel, el("h2", {}, "Transition"), el("p", {}, `${t.from} → ${t.to}`),
+        el("button", { class: "danger", id: "delete-transition", onclick: () => deleteTransition(s.transition) }, "Delete transition"));
+      return;
+    }
+    if (!s) {
+      refill(panel, el("h2", {}, "Activity"),
+        el("p", { class: "muted" }, "Add an activity from the palette, or click one on the canvas to edit it, connect it or delete it. Drag a box to move it."));
+      return;
+    }
+    const a = s;
+    const idInput = el("input", { type: "text", id: "field-id", value: a.id });
+    const idNote = el("div", { class: "field-error", id: "field-id-error", hidden: true });
+    idInput.addEventListener("input", () => {
+      const v = idInput.value.trim();
+      const why = !ID_RE.test(v) ? "1–63 letters, digits, _ or -" : v !== a.id && ed.acts.some((x) => x.id === v) ? `'${v}' is taken` : null;
+      idNote.textContent = why || "";
+      idNote.hidden = !why;
+      if (why || v === a.id) return;
+      rename(a, v);
+      changed();
+      draw();
+    });
+    const common = ["label", "description"].map((f) => {
+      const input = el("input", { type: "text", id: `field-${f}`, value: a[f] || "" });
+      input.addEventListener("input", () => { if (input.value) a[f] = input.value; else delete a[f]; changed(); draw(); });
+      return el("label", { class: "field" }, f, input);
+    });
+    const outsBox = el("div", { id: "panel-outputs" });
+    refreshOutputs = () => {
+      const outputs = outputsOf(a);
+      refill(outsBox, outputs.length
+        ? el("div", { class: "actions outputs" }, outputs.map((o) => el("button", {
+          class: ed.connecting === fromOf(a.id, o) ? null : "secondary", "data-output": o,
+          onclick: () => { ed.connecting = fromOf(a.id, o); say(`Now click the activity ${fromOf(a.id, o)} leads to (Esc to cancel).`); draw(); refreshOutputs(); },
+        }, `${o} →`)))
+        : el("p", { class: "muted" }, a.type === "split" ? "Name the segments to get outputs." : "This activity has no output."));
+    };
+    refreshOutputs();
+    const mine = ed.problems.filter((p) => p.activity === a.id);
+    refill(panel, 
+      el("h2", {}, `Activity `, el("span", { class: "muted" }, a.type)),
+      mine.length ? el("ul", { class: "problems", id: "panel-problems" },
+        mine.map((p) => el("li", {}, p.field ? `${p.field}: ` : "", p.message))) : null,
+      el("label", { class: "field" }, "id", idInput, idNote),
+      common,
+      (ACTIVITY_TYPES[a.type] || []).map(([name, kind, choices]) => fieldInput(a, name, kind, choices)),
+      el("h3", {}, "Connect"),
+      outsBox,
+      el("div", { class: "actions" }, el("button", { class: "danger", id: "delete-activity", onclick: () => {
+        ed.acts = ed.acts.filter((x) => x !== a);
+        ed.trans = ed.trans.filter((t) => splitEnd(t.from)[0] !== a.id && t.to !== a.id);
+        ed.sel = null;
+        changed();
+        draw();
+        showPanel();
+      } }, "Delete activity")));
+  }
+
+  /* ---- the palette */
+  const addActivity = (type) => {
+    let n = 1, newId = type;
+    while (ed.acts.some((a) => a.id === newId)) newId = `${type}${++n}`;
+    // the first free cell of a grid
+    let pos = null;
+    for (let k = 0; !pos && k < 200; k++) {
+      const x = 20 + (k % 7) * (BOX_W + GAP_X), y = 20 + Math.floor(k / 7) * (BOX_H + GAP_Y);
+      if (!ed.acts.some((a) => Math.abs(a.position.x - x) < BOX_W && Math.abs(a.position.y - y) < BOX_H)) pos = { x, y };
+    }
+    const a = { id: newId, type, position: pos || { x: 24, y: 24 } };
+    ed.acts.push(a);
+    ed.sel = a;
+    ed.connecting = null;
+    changed();
+    draw();
+    showPanel();
+  };
+  const palette = el("div", { class: "palette", id: "palette" }, el("span", { class: "muted" }, "Add:"),
+    Object.keys(ACTIVITY_TYPES).map((t) => el("button", { class: "secondary small", "data-type": t, onclick: () => addActivity(t) }, t)));
+
+  /* ---- validate, save, start */
+  const showProblems = (list) => {
+    ed.problems = list || [];
+    refill(problemsBox, ed.problems.length
+      ? el("ul", { class: "problems" }, ed.problems.map((p) => el("li", { "data-activity": p.activity || "" },
+        p.activity ? el("strong", {}, p.activity) : null, p.activity ? " " : null, p.field ? `${p.field}: ` : "", p.message)))
+      : null);
+    draw();
+    showPanel();
+  };
+  const ready = () => {
+    err.hidden = true;
+    if (ed.jsonBad.size) { fail(`Not JSON: ${[...ed.jsonBad].join(", ")}`); return false; }
+    return true;
+  };
+  const validate = async () => {
+    if (!ready()) return false;
+    try {
+      const r = await api("POST", "/workflows/validate", definition());
+      showProblems(r.errors);
+      say(r.valid ? "Valid: no problem found." : `${r.errors.length} problem${r.errors.length === 1 ? "" : "s"}.`);
+      return r.valid;
+    } catch (e) { fail(e); return false; }
+  };
+  const save = async () => {
+    if (!ready()) return null;
+    try {
+      const w = ed.id === null ? await api("POST", "/workflows", definition())
+        : await api("PUT", `/workflows/${ed.id}`, definition());
+      ed.dirty = false;
+      showProblems([]);
+      say(`Saved: version ${w.version}.`);
+      if (ed.id === null) {
+        ed.id = w.id;
+        history.replaceState(null, "", `#/workflows/${w.id}/edit`);
+        document.getElementById("wf-name").readOnly = true;
+        document.body.setAttribute("data-ready", location.hash);
+      }
+      return w;
+    } catch (e) {
+      if (e.problems) showProblems(e.problems);
+      fail(e);
+      return null;
+    }
+  };
+  const start = async () => {
+    if ((ed.dirty || ed.id === null) && !(await save())) return;
+    try {
+      const r = await api("POST", `/workflows/${ed.id}/start`, {});
+      location.hash = `#/runs/${r.run}`;
+    } catch (e) {
+      if (e.problems) showProblems(e.problems);
+      fail(e);
+    }
+  };
+  const actions = el("div", { class: "actions" },
+    el("button", { class: "secondary", id: "editor-validate", onclick: validate }, "Validate"),
+    canAct() ? el("button", { id: "editor-save", onclick: save }, "Save") : null,
+    canAct() ? el("button", { id: "editor-start", onclick: start }, "Start") : null);
+
+  page(
+    el("p", {}, el("a", { href: ed.id ? `#/workflows/${ed.id}` : "#/" }, ed.id ? `← Workflow ${wf.name}` : "← Marketing activities")),
+    el("h1", {}, ed.id ? `Edit workflow ${wf.name}` : "New workflow"),
+    el("datalist", { id: "dl-templates" }, (templates || []).map((t) => el("option", { value: t.name }, t.channel || ""))),
+    el("datalist", { id: "dl-accounts" }, (accounts || []).map((t) => el("option", { value: t.name }, t.channel || t.kind || ""))),
+    el("div", { class: "toolbar docfields" }, docFields),
+    palette,
+    el("div", { class: "editor" }, el("div", { class: "graph canvas" }, canvas), panel),
+    actions, statusLine, err, problemsBox,
+    el("h2", {}, "Transitions"), transList);
+  const onKey = (ev) => {
+    if (!document.body.contains(canvas)) { document.removeEventListener("keydown", onKey); return; }
+    if (ev.key === "Escape" && ed.connecting) { ed.connecting = null; say("Connection cancelled."); draw(); showPanel(); }
+  };
+  document.addEventListener("keydown", onKey);
+  draw();
+  showPanel();
+  say(ed.id ? `Version ${wf.version}.` : "A new workflow: name it, add activities, connect them.");
+}
+
 /* -------------------------------------------------------------------- router --- */
 
 async function route() {
@@ -728,12 +1186,15 @@ async function route() {
   if (seq !== renderSeq) return;
   header();
   const h = location.hash.replace(/^#/, "") || "/";
+  main().classList.toggle("wide", /^\/workflows\/(new|\d+\/edit)$/.test(h));
   const m = (re) => h.match(re);
   let r;
   try {
     if (h === "/" || h === "/login") await activitiesPage(seq);
     else if ((r = m(/^\/campaigns\/(\d+)$/))) await campaignPage(seq, r[1]);
     else if ((r = m(/^\/workflows\/(\d+)$/))) await workflowPage(seq, r[1]);
+    else if (h === "/workflows/new") await editorPage(seq, null);
+    else if ((r = m(/^\/workflows\/(\d+)\/edit$/))) await editorPage(seq, r[1]);
     else if ((r = m(/^\/runs\/(\d+)$/))) await runPage(seq, r[1]);
     else if ((r = m(/^\/deliveries\/(\d+)$/))) await deliveryPage(seq, r[1]);
     else if (h === "/profiles") profilesPage(seq);

@@ -13,7 +13,9 @@
  * finds on each transition the count the API gives, confirms the ready delivery through the
  * dialog (which shows the target count), the engine sends, a reload shows the KPIs moved;
  * the profile search shows a filter error with its position and the live count; the viewer
- * sees no action button. Screenshots go to WORKDIR/screenshots. No sleeps: every wait is
+ * sees no action button; the operator builds the seed-001 workflow on the canvas editor (a
+ * misspelt template first, shown on its box), saves it, compares the stored definition with
+ * the example, starts it and follows the run. Screenshots go to WORKDIR/screenshots. No sleeps: every wait is
  * for a selector or an answer.
  */
 "use strict";
@@ -288,6 +290,158 @@ test("a viewer sees no action button", async ({ browser, base, ids, problems }) 
   } finally {
     await context.close();
   }
+});
+
+/* Keys sorted, positions left out: two definitions compared as documents. */
+function canonical(v) {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.keys(v).filter((k) => k !== "position").sort().map((k) => [k, canonical(v[k])]));
+  return v;
+}
+
+/* where each seed-001 activity is dragged to: columns left to right, the split's branches stacked */
+const SEED_LAYOUT = {
+  start: [0, 1], gold: [1, 1], offer: [2, 1], wait3d: [3, 1], behaviour: [4, 1],
+  reminder: [5, 0], nudge: [5, 1], engaged: [5, 2], end: [6, 2],
+};
+
+async function dragTo(page, id, x, y) {
+  // canvas units to screen: the SVG is scaled to its box
+  const box = await page.locator("#editor-canvas").boundingBox();
+  const scale = box.width / Number(await page.getAttribute("#editor-canvas", "width"));
+  const r = await page.locator(`#editor-canvas g.node[data-activity="${id}"] rect`).boundingBox();
+  await page.mouse.move(r.x + 10, r.y + 10);
+  await page.mouse.down();
+  await page.mouse.move(box.x + x * scale + 10, box.y + y * scale + 10, { steps: 6 });
+  await page.mouse.up();
+}
+
+const node = (id) => `#editor-canvas g.node[data-activity="${id}"] rect`;
+
+test("an operator builds the seed-001 workflow on the canvas, validates, saves and starts it", async ({ page, base, crierRun }) => {
+  const seed = JSON.parse(fs.readFileSync(path.join(EXAMPLES, "seed-001-cross-channel.json"), "utf8"));
+  const NAME = "gold-offer-canvas";
+  await page.goto(base + "/#/");
+  await page.click("#new-workflow");
+  await page.waitForSelector("#editor-canvas g.node[data-activity=start]");
+  await page.fill("#wf-name", NAME);
+  await page.fill("#wf-label", seed.label);
+  await page.fill("#wf-campaign", seed.campaign);
+  // every activity from the palette, its fields typed in the side panel (the split's segments
+  // as JSON); the reminder's template misspelt on purpose
+  for (const a of seed.activities) {
+    if (a.id !== "start") {
+      await page.click(`#palette button[data-type="${a.type}"]`);
+      await page.waitForSelector(`#editor-canvas g.node.selected[data-type="${a.type}"]`);
+      await page.fill("#field-id", a.id);
+      await page.waitForSelector(`#editor-canvas g.node.selected[data-activity="${a.id}"]`);
+    }
+    for (const [k, v] of Object.entries(a)) {
+      if (k === "id" || k === "type") continue;
+      const f = page.locator(`#editor-panel #field-${k}`);
+      const value = a.id === "reminder" && k === "template" ? "offer-reminderz" : v;
+      if (await f.evaluate((e) => e.tagName) === "SELECT") await f.selectOption(String(value));
+      else await f.fill(typeof value === "object" ? JSON.stringify(value, null, 2) : String(value));
+    }
+  }
+  // JSON that does not parse is said so, and not taken
+  await page.click(node("behaviour"));
+  await page.fill("#field-segments", "[{\"name\": ");
+  await page.waitForSelector("#field-segments-error:not([hidden])");
+  await page.fill("#field-segments", JSON.stringify(seed.activities.find((a) => a.id === "behaviour").segments));
+  await page.waitForSelector("#field-segments-error", { state: "hidden" });
+  // a stray activity and a stray transition, deleted again
+  await page.click("#palette button[data-type=fork]");
+  await page.waitForSelector("#editor-canvas g.node[data-activity=fork]");
+  await page.click("#editor-panel button[data-output=default]");
+  await page.click(node("end"));
+  await page.waitForSelector('#editor-canvas g.edge[data-from=fork][data-to=end]', { state: "attached" });
+  await page.click("#transition-table button[data-delete-transition=\"0\"]");
+  await page.waitForSelector('#editor-canvas g.edge[data-from=fork]', { state: "detached" });
+  await page.click(node("fork"));
+  await page.click("#delete-activity");
+  await page.waitForSelector("#editor-canvas g.node[data-activity=fork]", { state: "detached" });
+  // drag every box to its place
+  for (const [id, [cx, cy]] of Object.entries(SEED_LAYOUT))
+    await dragTo(page, id, 20 + cx * 165, 20 + cy * 110);
+  // connect: an activity, its output, then the target
+  for (const t of seed.transitions) {
+    const [from, output] = t.from.includes(".") ? t.from.split(".") : [t.from, "default"];
+    await page.click(node(from));
+    await page.click(`#editor-panel button[data-output="${output}"]`);
+    await page.click(node(t.to));
+    await page.waitForSelector(`#editor-canvas g.edge[data-from="${t.from}"][data-to="${t.to}"]`, { state: "attached" });
+  }
+  expect(await page.locator("#editor-canvas g.edge").count() === seed.transitions.length, "every transition drawn");
+  expect((await page.locator('#editor-canvas g.edge[data-from="behaviour.clicked"] text.output').textContent()) === "clicked",
+    "the arrow is labelled with its output");
+  await shot(page, "9-editor-built");
+
+  // validate: the misspelt template is shown on the reminder's box and in its panel
+  await page.click("#editor-validate");
+  await page.waitForSelector('#editor-canvas g.node.invalid[data-activity="reminder"]');
+  expect(await page.locator("#editor-canvas g.node.invalid").count() === 1, "only the reminder has a problem");
+  expect(/offer-reminderz/.test(await page.textContent('#editor-canvas g.node[data-activity="reminder"] text.problem')), "the problem on the box");
+  expect(/reminder/.test(await page.textContent("#editor-problems li[data-activity=reminder]")), "the problem listed");
+  await page.click(node("reminder"));
+  expect(/offer-reminderz/.test(await page.textContent("#editor-panel .problem")), "the problem by its field");
+  await shot(page, "10-editor-problem");
+  await page.fill("#field-template", "offer-reminder");
+  await page.click("#editor-validate");
+  await page.waitForFunction(() => /Valid/.test(document.getElementById("editor-status").textContent));
+  expect(await page.locator("#editor-canvas g.node.invalid").count() === 0, "no problem left");
+
+  // save, and the stored definition is the example's (positions apart)
+  await page.click("#editor-save");
+  await page.waitForFunction(() => /Saved/.test(document.getElementById("editor-status").textContent));
+  const id = Number((await page.evaluate(() => location.hash)).match(/^#\/workflows\/(\d+)\/edit$/)[1]);
+  const wf = await apiGet(page, base, `/workflows/${id}`);
+  expect(wf.name === NAME && wf.definition.label === seed.label && wf.definition.campaign === seed.campaign, wf);
+  expect(JSON.stringify(canonical(wf.definition.activities)) === JSON.stringify(canonical(seed.activities)),
+    `activities:\n${JSON.stringify(wf.definition.activities)}`);
+  expect(JSON.stringify(canonical(wf.definition.transitions)) === JSON.stringify(canonical(seed.transitions)),
+    `transitions:\n${JSON.stringify(wf.definition.transitions)}`);
+  for (const a of wf.definition.activities) {
+    const [cx, cy] = SEED_LAYOUT[a.id];
+    expect(Math.abs(a.position.x - (20 + cx * 165)) <= 2 && Math.abs(a.position.y - (20 + cy * 110)) <= 2,
+      `${a.id} saved where it was dropped: ${JSON.stringify(a.position)}`);
+  }
+  // loaded again from the API, the boxes are where they were saved; a move is a new version
+  await page.reload();
+  await page.waitForSelector(node("engaged"));
+  const t0 = await page.getAttribute('#editor-canvas g.node[data-activity="engaged"]', "transform");
+  const saved = wf.definition.activities.find((a) => a.id === "engaged").position;
+  expect(t0 === `translate(${saved.x},${saved.y})`, `engaged at ${t0}, saved at ${JSON.stringify(saved)}`);
+  await dragTo(page, "end", 20 + 6 * 165, 20 + 3 * 110);
+  await page.click("#editor-save");
+  await page.waitForFunction(() => /Saved: version 2/.test(document.getElementById("editor-status").textContent));
+  const v2 = await apiGet(page, base, `/workflows/${id}`);
+  expect(v2.version === 2 && Math.abs(v2.definition.activities.find((a) => a.id === "end").position.y - 350) <= 2, v2);
+  await shot(page, "11-editor-saved");
+
+  // start: the run view, then followed as the engine runs (three days later the split shares out)
+  await page.click("#editor-start");
+  await page.waitForSelector("#run-graph g.edge", { state: "attached" });
+  const runId = Number((await page.evaluate(() => location.hash)).match(/^#\/runs\/(\d+)$/)[1]);
+  crierRun("engine", "run", "--until-idle");
+  crierRun("clock", "advance", "3d");
+  crierRun("engine", "run", "--until-idle");
+  await page.reload();
+  await page.waitForSelector("#run-graph g.edge.carried", { state: "attached" });
+  const run = await apiGet(page, base, `/runs/${runId}`);
+  expect(run.workflow === NAME && run.transitions.length === 8, run);
+  let carried = 0;
+  for (const [k, t] of run.transitions.entries()) {
+    const labels = await page.locator(`#run-graph g.edge[data-index="${k}"] text.count`).allTextContents();
+    if (t.count === null) expect(labels.length === 0, `${t.from} -> ${t.to}: ${labels}`);
+    else {
+      expect(labels.length === 1 && num(labels[0]) === t.count, `${t.from} -> ${t.to}: ${labels} vs ${t.count}`);
+      if (t.count > 0) carried++;
+    }
+  }
+  expect(carried >= 4, `populations shown on ${carried} transitions`);
+  await shot(page, "12-canvas-run");
 });
 
 async function main() {
