@@ -37,6 +37,9 @@ void cr__api_reply_raw(struct cr_api_ctx *x, unsigned status, const char *conten
 }
 
 static void error_v(struct cr_api_ctx *x, unsigned status, const char *code, const char *field,
+                    int line, int col, const char *fmt, va_list ap) CR_PRINTF(7, 0);
+
+static void error_v(struct cr_api_ctx *x, unsigned status, const char *code, const char *field,
                     int line, int col, const char *fmt, va_list ap)
 {
     char msg[600];
