@@ -48,7 +48,7 @@ def main():
         expect(len(hits) == 2 and all(h["opens"] > 0 and h["errors"] == 0 for h in hits), hits)
 
         def c(*args):
-            r = subprocess.run([crier, "--db", os.path.join(work, "crier.db"), *args],
+            r = subprocess.run([crier, "--db", os.path.join(work, "demo.db"), *args],
                                capture_output=True, text=True, check=True)
             return json.loads(r.stdout)
 
