@@ -595,6 +595,8 @@ async function deliveryPage(seq, id) {
           { title: "Reason", cell: (x) => x.reason.replace(/_/g, " ") },
           { title: "Profiles", num: true, cell: (x) => fmtNum(x.count) },
         ], excluded.map(([reason, count]) => ({ id: reason, reason, count })), { id: "exclusions" }))),
+    el("h2", {}, "Opens and clicks over time"),
+    timelineView(seq, id),
     el("h2", {}, "Clicks per link"),
     table([
       { title: "Link", cell: (l) => l.label || "" },
@@ -604,6 +606,135 @@ async function deliveryPage(seq, id) {
     ], (k.links || []).map((l, i) => Object.assign({ id: i }, l)), { id: "links" }),
     el("h2", {}, "Logs"),
     logsView(seq, id));
+}
+
+/* ------------------------------------------------------- timeline chart --- */
+
+const HOUR_MS = 3600 * 1000;
+
+/* 1, 2 or 5 times a power of ten, at least x / 4: the step of the value axis */
+function niceStep(max) {
+  const raw = Math.max(1, max / 4);
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return Math.max(1, m * p);
+  return 10 * p;
+}
+
+function bucketLabel(at, bucket) {
+  // "2026-12-04T09:00:00Z": a day is its date, an hour its date and hour
+  return bucket === "day" ? at.slice(0, 10) : `${at.slice(5, 10)} ${at.slice(11, 16)}`;
+}
+
+/* Opens and clicks per bucket (GET /deliveries/{id}/timeline) as grouped bars in an SVG drawn
+ * with DOM calls: the value axis with its grid, one label per few buckets, a legend, a <title>
+ * on each bar and, for screen readers and copying, the same numbers in a table. The SVG and
+ * each bucket carry their numbers as data-* attributes. "Automatic" is per hour when the hits
+ * span less than three days, else per day. */
+function timelineView(seq, id) {
+  const saved = sessionStorage.getItem("crier.timeline.bucket") || "auto";
+  const choice = el("select", { id: "timeline-bucket" },
+    [["auto", "automatic"], ["hour", "per hour"], ["day", "per day"]].map(([v, t]) =>
+      el("option", { value: v, selected: v === saved }, t)));
+  const body = el("div", { id: "timeline", "data-state": "loading" }, el("p", { class: "muted" }, "Loading…"));
+  const load = async () => {
+    let bucket = choice.value === "day" ? "day" : "hour";
+    let t;
+    try {
+      t = await api("GET", `/deliveries/${id}/timeline?bucket=${bucket}`);
+      const items = t.items || [];
+      if (choice.value === "auto" && items.length > 1 &&
+          Date.parse(items[items.length - 1].at) - Date.parse(items[0].at) >= 72 * HOUR_MS) {
+        bucket = "day";
+        t = await api("GET", `/deliveries/${id}/timeline?bucket=day`);
+      }
+    } catch (e) {
+      if (seq === renderSeq) body.replaceChildren(errorBox(e));
+      return;
+    }
+    if (seq !== renderSeq) return;
+    const items = t.items || [];
+    body.setAttribute("data-state", items.length ? "chart" : "empty");
+    body.setAttribute("data-bucket", t.bucket || bucket);
+    body.replaceChildren(...(items.length ? timelineChart(items, t.bucket || bucket)
+      : [el("p", { class: "muted", id: "timeline-empty" }, "No opens or clicks yet.")]));
+  };
+  choice.addEventListener("change", () => {
+    sessionStorage.setItem("crier.timeline.bucket", choice.value);
+    load();
+  });
+  load();
+  return el("div", { class: "timeline" },
+    el("div", { class: "toolbar" }, el("label", {}, "Buckets ", choice)),
+    body);
+}
+
+function timelineChart(items, bucket) {
+  const W = 760, H = 270, L = 52, R = 16, T = 34, B = 52;
+  const pw = W - L - R, ph = H - T - B;
+  const sum = (f) => items.reduce((a, x) => a + (Number(x[f]) || 0), 0);
+  const totals = { opens: sum("opens"), clicks: sum("clicks"), unique_opens: sum("unique_opens"), unique_clicks: sum("unique_clicks") };
+  const max = Math.max(1, ...items.map((x) => Math.max(x.opens || 0, x.clicks || 0)));
+  const step = niceStep(max);
+  const top = step * Math.ceil(max / step);
+  const y = (v) => T + ph - (v / top) * ph;
+  const n = items.length;
+  const slot = pw / n;
+  const bw = Math.max(1, Math.min(22, (slot * 0.8) / 2));
+  const every = Math.ceil(n / 10); // at most about ten labels under the axis
+  const per = bucket === "day" ? "day" : "hour";
+  const ticks = [];
+  for (let v = 0; v <= top; v += step)
+    ticks.push(svg("g", { class: "tick" },
+      svg("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }),
+      svg("text", { class: "ylabel", x: L - 6, y: y(v) + 4, "text-anchor": "end" }, fmtNum(v))));
+  const bars = items.map((x, i) => {
+    const cx = L + slot * i + slot / 2;
+    const when = bucketLabel(x.at, bucket);
+    const bar = (series, value, unique, dx) => svg("rect", {
+      class: `bar ${series}`, "data-series": series, "data-value": value,
+      x: (cx + dx).toFixed(2), y: y(value).toFixed(2), width: bw.toFixed(2), height: (T + ph - y(value)).toFixed(2),
+    }, svg("title", {}, `${when} UTC: ${fmtNum(value)} ${series} (${fmtNum(unique)} unique)`));
+    return svg("g", {
+      class: "bucket", "data-at": x.at, "data-opens": x.opens, "data-clicks": x.clicks,
+      "data-unique-opens": x.unique_opens, "data-unique-clicks": x.unique_clicks,
+    },
+    bar("opens", x.opens, x.unique_opens, -bw),
+    bar("clicks", x.clicks, x.unique_clicks, 0),
+    i % every === 0 ? svg("text", { class: "xlabel", x: cx.toFixed(2), y: T + ph + 16, "text-anchor": "middle" }, when) : null);
+  });
+  const summary = `${fmtNum(totals.opens)} opens and ${fmtNum(totals.clicks)} clicks per ${per} (UTC), ` +
+    `from ${fmtTime(items[0].at)} to ${fmtTime(items[n - 1].at)}`;
+  const chart = svg("svg", {
+    id: "timeline-chart", class: "chart", viewBox: `0 0 ${W} ${H}`, width: W, height: H,
+    role: "img", "aria-labelledby": "timeline-title timeline-desc",
+    "data-bucket": bucket, "data-buckets": n, "data-opens": totals.opens, "data-clicks": totals.clicks,
+    "data-unique-opens": totals.unique_opens, "data-unique-clicks": totals.unique_clicks,
+  },
+  svg("title", { id: "timeline-title" }, "Opens and clicks over time"),
+  svg("desc", { id: "timeline-desc" }, summary),
+  ticks,
+  svg("line", { class: "axis", x1: L, x2: W - R, y1: T + ph, y2: T + ph }),
+  svg("line", { class: "axis", x1: L, x2: L, y1: T, y2: T + ph }),
+  svg("text", { class: "axis-title", x: 14, y: T + ph / 2, "text-anchor": "middle", transform: `rotate(-90 14 ${T + ph / 2})` }, "hits"),
+  svg("text", { class: "axis-title", x: L + pw / 2, y: H - 8, "text-anchor": "middle" }, `time (UTC), per ${per}`),
+  svg("g", { class: "legend", id: "timeline-legend" },
+    svg("rect", { class: "bar opens", x: L, y: 10, width: 12, height: 12 }),
+    svg("text", { x: L + 18, y: 20 }, `opens (${fmtNum(totals.opens)})`),
+    svg("rect", { class: "bar clicks", x: L + 150, y: 10, width: 12, height: 12 }),
+    svg("text", { x: L + 168, y: 20 }, `clicks (${fmtNum(totals.clicks)})`)),
+  svg("g", { class: "bars" }, bars));
+  const rows = items.map((x) => Object.assign({ id: x.at }, x));
+  const tbl = table([
+    { title: per === "day" ? "Day (UTC)" : "Hour (UTC)", cell: (x) => x.total ? "Total" : bucketLabel(x.at, bucket) },
+    { title: "Opens", num: true, cell: (x) => fmtNum(x.opens) },
+    { title: "Unique opens", num: true, cell: (x) => fmtNum(x.unique_opens) },
+    { title: "Clicks", num: true, cell: (x) => fmtNum(x.clicks) },
+    { title: "Unique clicks", num: true, cell: (x) => fmtNum(x.unique_clicks) },
+  ], rows.concat([Object.assign({ id: "total", total: true }, totals)]), { id: "timeline-table" });
+  return [
+    el("div", { class: "chart-box" }, chart),
+    el("details", { class: "chart-table" }, el("summary", { id: "timeline-table-summary" }, "The numbers as a table"), tbl),
+  ];
 }
 
 function logsView(seq, id) {

@@ -12,11 +12,13 @@
  * runs the engine itself. In the browser: the operator logs in, opens the seed-001 run and
  * finds on each transition the count the API gives, confirms the ready delivery through the
  * dialog (which shows the target count), the engine sends, a reload shows the KPIs moved;
+ * opens and clicks made on the tracking links of some of the pickup folder's messages are
+ * charted (the bars are the timeline API's buckets and add up to the KPIs);
  * the profile search shows a filter error with its position and the live count; the viewer
  * sees no action button; the operator builds the seed-001 workflow on the canvas editor (a
  * misspelt template first, shown on its box), saves it, compares the stored definition with
  * the example, starts it and follows the run. Screenshots go to WORKDIR/screenshots. No sleeps: every wait is
- * for a selector or an answer.
+ * for a selector or an answer (the KPIs are asked again every 100 ms until they show the hits).
  */
 "use strict";
 
@@ -248,6 +250,101 @@ test("a ready delivery is confirmed through the dialog, then its KPIs move", asy
   await shot(page, "5-delivery-sent");
 });
 
+/* An .eml's parts, decoded (quoted-printable, base64): enough MIME to find the tracking links. */
+function mimeText(raw) {
+  const cut = raw.search(/\r?\n\r?\n/);
+  if (cut < 0) return raw;
+  const head = raw.slice(0, cut).replace(/\r?\n[ \t]+/g, " ");
+  const body = raw.slice(cut).replace(/^\r?\n\r?\n/, "");
+  const boundary = head.match(/boundary="?([^";\r\n]+)"?/i);
+  if (/^content-type:\s*multipart\//im.test(head) && boundary)
+    return body.split("--" + boundary[1]).slice(1).map(mimeText).join("\n");
+  const cte = ((head.match(/^content-transfer-encoding:\s*(\S+)/im) || [])[1] || "").toLowerCase();
+  if (cte === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+  if (cte === "quoted-printable")
+    return Buffer.from(body.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16))), "latin1").toString("utf8");
+  return body;
+}
+
+/* as scripts/engage.py: the open pixel and the click links of a message's HTML */
+function trackingLinks(file) {
+  const urls = [...mimeText(fs.readFileSync(file, "latin1")).matchAll(/(?:href|src)="(https?:\/\/[^"]+)"/g)].map((m) => m[1]);
+  return { pixel: urls.filter((u) => u.includes("/o/")), links: urls.filter((u) => u.includes("/c/")) };
+}
+
+const BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
+
+test("opens and clicks over time: the chart plots the timeline API's and the KPIs' totals", async ({ page, base, ids }) => {
+  await page.goto(base + `/#/deliveries/${ids.delivery}`);
+  await page.waitForSelector("#delivery-status [data-status=sent]");
+  await page.waitForSelector("#timeline[data-state=empty] #timeline-empty");
+  // real hits on the tracking links of some of the messages the pickup account wrote
+  const files = fs.readdirSync(path.join(RUN, "pickup")).filter((f) => f.startsWith(`${ids.delivery}-`) && f.endsWith(".eml")).sort();
+  expect(files.length === ids.targeted, `${files.length} messages in the pickup folder`);
+  let opens = 0, clicks = 0;
+  for (const [i, f] of files.entries()) {
+    const { pixel, links } = trackingLinks(path.join(RUN, "pickup", f));
+    expect(pixel.length === 1 && links.length >= 1 && pixel[0].startsWith(base + "/o/"), `${f}: ${pixel} ${links}`);
+    if (i % 3 === 2) continue; // a third never opens
+    for (let k = 0; k < (i % 4 === 0 ? 2 : 1); k++) { // some read it twice
+      const r = await fetch(pixel[0], { headers: { "User-Agent": BROWSER_UA } });
+      expect(r.status === 200, `open ${r.status}`);
+      await r.arrayBuffer();
+      opens++;
+    }
+    if (i % 2 === 0) {
+      const r = await fetch(links[0], { headers: { "User-Agent": BROWSER_UA }, redirect: "manual" });
+      expect(r.status === 302, `click ${r.status}`);
+      clicks++;
+    }
+  }
+  expect(opens > 0 && clicks > 0, `${opens} opens, ${clicks} clicks made`);
+  // the server writes its hits every flush interval: wait for the KPIs to show them
+  for (const deadline = Date.now() + 20000; ; await new Promise((r) => setTimeout(r, 100))) {
+    const k = await apiGet(page, base, `/deliveries/${ids.delivery}/kpis`);
+    if (k.clicks === clicks && k.opens >= opens) break;
+    expect(Date.now() < deadline, `the hits were not written: KPIs ${k.opens} opens, ${k.clicks} clicks`);
+  }
+  await page.click("#refresh");
+  await page.waitForSelector("#timeline[data-state=chart] #timeline-chart g.bucket rect.bar.opens", { state: "attached" });
+  const kpis = await apiGet(page, base, `/deliveries/${ids.delivery}/kpis`);
+  const chart = page.locator("#timeline-chart");
+  const bucket = await chart.getAttribute("data-bucket");
+  const timeline = await apiGet(page, base, `/deliveries/${ids.delivery}/timeline?bucket=${bucket}`);
+  const sum = (f) => timeline.items.reduce((a, x) => a + x[f], 0);
+  const plotted = await page.$$eval("#timeline-chart g.bucket", (gs) => gs.map((g) => ({
+    at: g.getAttribute("data-at"),
+    opens: Number(g.querySelector("rect.opens").getAttribute("data-value")),
+    clicks: Number(g.querySelector("rect.clicks").getAttribute("data-value")),
+  })));
+  expect(bucket === "hour" && timeline.items.length >= 1, `bucket ${bucket}, ${timeline.items.length} items`);
+  expect(JSON.stringify(plotted) === JSON.stringify(timeline.items.map((x) => ({ at: x.at, opens: x.opens, clicks: x.clicks }))),
+    `plotted ${JSON.stringify(plotted)} vs API ${JSON.stringify(timeline.items)}`);
+  const pOpens = plotted.reduce((a, x) => a + x.opens, 0), pClicks = plotted.reduce((a, x) => a + x.clicks, 0);
+  expect(pOpens === sum("opens") && pOpens === kpis.opens && pOpens >= opens, `opens: chart ${pOpens}, timeline ${sum("opens")}, KPIs ${kpis.opens}`);
+  expect(pClicks === sum("clicks") && pClicks === kpis.clicks && pClicks === clicks, `clicks: chart ${pClicks}, timeline ${sum("clicks")}, KPIs ${kpis.clicks}`);
+  expect(num(await chart.getAttribute("data-opens")) === kpis.opens && num(await chart.getAttribute("data-clicks")) === kpis.clicks,
+    "the chart's totals");
+  // axes, legend, a title on each bar, and the table fallback with the same totals
+  expect(await page.locator("#timeline-chart line.axis").count() === 2, "two axes");
+  expect(await page.locator("#timeline-chart text.xlabel").count() >= 1 && await page.locator("#timeline-chart text.ylabel").count() >= 2, "axis labels");
+  expect(/opens/.test(await page.textContent("#timeline-legend")) && /clicks/.test(await page.textContent("#timeline-legend")), "legend");
+  expect(/opens/.test(await page.locator("#timeline-chart rect.bar.opens title").first().textContent()), "a bar's title");
+  const total = await page.locator('#timeline-table tr[data-id="total"] td').allTextContents();
+  expect(num(total[1]) === kpis.opens && num(total[3]) === kpis.clicks, `table total ${total}`);
+  expect(num(await page.textContent(".tile[data-kpi=clicks] .value")) === kpis.unique_clicks, "the clicks tile");
+  await page.click("#timeline-table-summary");
+  await shot(page, "13-dashboard-chart");
+  // per day: the same totals in one bucket per day
+  await page.selectOption("#timeline-bucket", "day");
+  await page.waitForSelector("#timeline[data-bucket=day] #timeline-chart[data-bucket=day]", { state: "attached" });
+  const days = await apiGet(page, base, `/deliveries/${ids.delivery}/timeline?bucket=day`);
+  expect(await page.locator("#timeline-chart g.bucket").count() === days.items.length &&
+    num(await chart.getAttribute("data-opens")) === kpis.opens && num(await chart.getAttribute("data-clicks")) === kpis.clicks, "per day");
+  await page.selectOption("#timeline-bucket", "auto");
+  await page.waitForSelector("#timeline-chart[data-bucket=hour]", { state: "attached" });
+});
+
 test("profile search: the filter error's position, then a live count", async ({ page, base }) => {
   await page.goto(base + "/#/profiles");
   await page.waitForSelector("#profile-count-value");
@@ -452,6 +549,8 @@ async function main() {
   const { chromium } = playwright();
   const ids = setup();
   const server = await serve();
+  // messages rendered from now on link to this server's tracking endpoints
+  crier("config", "set", "public_url", server.base);
   let browser;
   let passed = 0, failed = 0;
   try {
