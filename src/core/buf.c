@@ -3,9 +3,11 @@
  */
 #include "core/buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "core/mem.h"
@@ -141,4 +143,24 @@ int cr_str_ieq(struct cr_str a, const char *s)
 {
     size_t n = strlen(s);
     return a.len == n && strncasecmp(a.ptr, s, n) == 0;
+}
+
+int cr_buf_append_synced(const struct cr_buf *b, int fd, const char *path, struct cr_err *err)
+{
+    size_t off = 0;
+    int rc = 0;
+    off_t start = lseek(fd, 0, SEEK_END);
+    while (off < b->len && !rc) {
+        ssize_t w = write(fd, b->data + off, b->len - off);
+        if (w < 0 && errno != EINTR)
+            rc = cr_err_set(err, CR_EIO, "%s: %s", path, strerror(errno));
+        else if (w > 0)
+            off += (size_t)w;
+    }
+    if (!rc && b->len && fdatasync(fd) != 0)
+        rc = cr_err_set(err, CR_EIO, "%s: %s", path, strerror(errno));
+    if (rc && start >= 0 && ftruncate(fd, start) != 0)
+        cr_err_set(err, CR_EIO, "%s: %s; cannot cut back the partial write: %s", path,
+                   cr_err_msg(err), strerror(errno));
+    return rc;
 }

@@ -46,6 +46,10 @@ int cr_buf_append(struct cr_buf *b, const void *p, size_t n);
 int cr_buf_puts(struct cr_buf *b, const char *s);
 int cr_buf_putc(struct cr_buf *b, char c);
 int cr_buf_printf(struct cr_buf *b, const char *fmt, ...) CR_PRINTF(2, 3);
+/* Appends b's bytes to the end of the file fd and syncs them to disk (fdatasync). On failure
+ * the file is cut back to its length before, so writing the same bytes again later does not
+ * leave them twice; err names path. Returns 0 or CR_EIO. */
+int cr_buf_append_synced(const struct cr_buf *b, int fd, const char *path, struct cr_err *err);
 int cr_buf_vprintf(struct cr_buf *b, const char *fmt, va_list ap) CR_PRINTF(2, 0);
 /* Shortens to len (<= current length). */
 void cr_buf_truncate(struct cr_buf *b, size_t len);

@@ -743,6 +743,30 @@ void cr_delivery_engine_close(void)
 
 /* ---------------------------------------------------------------- proofs */
 
+int cr__send_proof_row(struct cr_store *s, int64_t id, const char *addr, const char *ts,
+                       int64_t *log_id, struct cr_err *err)
+{
+    int rc = cr_store_query_int64(s, err, log_id,
+                                  "INSERT INTO delivery_log (delivery_id, address, status, proof, "
+                                  "created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?) "
+                                  "RETURNING id",
+                                  "isbss", id, addr, 1, ts, ts);
+    return rc < 0 ? rc : 0;
+}
+
+int cr__send_proof_done(struct cr_store *s, int64_t log_id, const char *to, int sent,
+                        const char *why, const char *message_id, const char *ts, struct cr_err *err)
+{
+    int rc = cr_store_run(s, err,
+                          "UPDATE delivery_log SET status = ?, error = ?, sent_at = ?, "
+                          "message_id = ? WHERE id = ?",
+                          "ssssi", sent ? "sent" : "failed", sent ? NULL : why, sent ? ts : NULL,
+                          message_id && *message_id ? message_id : NULL, log_id);
+    if (!rc && !sent)
+        rc = cr_err_set(err, CR_EIO, "proof to %s: %s", to, why);
+    return rc;
+}
+
 int cr_delivery_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, const char *to,
                       int *sent, struct cr_err *err)
 {

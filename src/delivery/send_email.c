@@ -102,11 +102,7 @@ int cr__send_email_proof(struct cr_store *s, struct cr_clock *clock, int64_t id,
         char mid[160];
         int64_t log_id;
         struct proof_result pr = {0, ""};
-        if ((rc = cr_store_query_int64(s, err, &log_id,
-                                       "INSERT INTO delivery_log (delivery_id, address, status, "
-                                       "proof, created_at, updated_at) VALUES (?, ?, 'pending', "
-                                       "?, ?, ?) RETURNING id",
-                                       "isbss", id, addr, 1, ts, ts)) < 0)
+        if ((rc = cr__send_proof_row(s, id, addr, ts, &log_id, err)))
             break;
         if ((rc = cr_email_render(cache.email, row, addr, log_id, 1, &msg, mid, err)))
             break;
@@ -114,13 +110,7 @@ int cr__send_email_proof(struct cr_store *s, struct cr_clock *clock, int64_t id,
         if ((rc = cr_email_send(cache.email, &o, 1, on_proof, &pr, err)))
             break;
         *sent += pr.sent;
-        rc = cr_store_run(s, err,
-                          "UPDATE delivery_log SET status = ?, error = ?, sent_at = ?, "
-                          "message_id = ? WHERE id = ?",
-                          "ssssi", pr.sent ? "sent" : "failed", pr.sent ? NULL : pr.error,
-                          pr.sent ? ts : NULL, mid, log_id);
-        if (!rc && !pr.sent)
-            rc = cr_err_set(err, CR_EIO, "proof to %s: %s", addr, pr.error);
+        rc = cr__send_proof_done(s, log_id, addr, pr.sent, pr.error, mid, ts, err);
     }
     cr_buf_release(&msg);
     free(addrs);

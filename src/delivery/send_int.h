@@ -121,6 +121,14 @@ void cr__send_push_forget(void);
 int cr__send_push_proof(struct cr_store *s, struct cr_clock *clock, int64_t id,
                         const char *list, const char *const *row, int *sent, struct cr_err *err);
 
+/* A proof's log row to addr (flagged, never counted): *log_id. */
+int cr__send_proof_row(struct cr_store *s, int64_t id, const char *addr, const char *ts,
+                       int64_t *log_id, struct cr_err *err);
+/* Its outcome recorded; a proof not sent is an error naming to and why. */
+int cr__send_proof_done(struct cr_store *s, int64_t log_id, const char *to, int sent,
+                        const char *why, const char *message_id, const char *ts,
+                        struct cr_err *err);
+
 int cr__send_email_proof(struct cr_store *s, struct cr_clock *clock, int64_t id,
                          const char *list, const char *const *row, int *sent,
                          struct cr_err *err);

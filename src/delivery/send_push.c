@@ -134,6 +134,17 @@ static int produce(void *src, struct cr_push_msg *out, struct cr_err *err)
     return got;
 }
 
+/* One line of the file sink: the body is already JSON, the token is escaped. */
+static void sink_line(struct cr_buf *out, int64_t log_id, const char *token, const char *body)
+{
+    json_t *t = json_string(token);
+    char *tt = json_dumps(t, JSON_ENCODE_ANY);
+    cr_buf_printf(out, "{\"delivery\":%lld,\"log\":%lld,\"token\":%s,\"body\":%s}\n",
+                  (long long)cache.delivery_id, (long long)log_id, tt, body);
+    free(tt);
+    json_decref(t);
+}
+
 /* The file sink: each notification one JSON line {"delivery","log","token","platform",
  * "body"}, synced before it counts as sent. */
 static int file_send(struct send_producer *p, struct cr_err *err)
@@ -150,30 +161,11 @@ static int file_send(struct send_producer *p, struct cr_err *err)
         rc = produce(p, &m, err);
         more = rc == 1;
         if (more) {
-            cr_buf_printf(&lines, "{\"delivery\":%lld,\"log\":%lld,\"token\":",
-                          (long long)cache.delivery_id, (long long)m.id);
-            json_t *t = json_string(m.token);
-            char *tt = json_dumps(t, JSON_ENCODE_ANY);
-            cr_buf_printf(&lines, "%s,\"body\":%s}\n", tt, m.body);
-            free(tt);
-            json_decref(t);
+            sink_line(&lines, m.id, m.token, m.body);
             ids[n++] = m.id;
         }
         if (n && (n == FILE_SYNC || !more)) {
-            int w = 0;
-            size_t off = 0;
-            off_t start = lseek(fd, 0, SEEK_END);
-            while (off < lines.len && !w) {
-                ssize_t k = write(fd, lines.data + off, lines.len - off);
-                if (k < 0 && errno != EINTR)
-                    w = cr_err_set(err, CR_EIO, "%s: %s", cache.push_file, strerror(errno));
-                else if (k > 0)
-                    off += (size_t)k;
-            }
-            if (!w && fdatasync(fd) != 0)
-                w = cr_err_set(err, CR_EIO, "%s: %s", cache.push_file, strerror(errno));
-            if (w && start >= 0 && ftruncate(fd, start) != 0) /* sent again later: not twice */
-                cr_log_warn("%s: cannot cut back a partial write", cache.push_file);
+            int w = cr_buf_append_synced(&lines, fd, cache.push_file, err);
             for (size_t i = 0; i < n; i++) {
                 char mid[32];
                 snprintf(mid, sizeof mid, "file-%lld", (long long)ids[i]);
@@ -241,19 +233,16 @@ static int send_one(struct one *o, struct cr_err *err)
 {
     if (!cache.push_file)
         return cr_push_send_stream(cache.push_transport, one_next, o, one_done, o, err);
-    FILE *f = fopen(cache.push_file, "a");
-    if (!f)
+    int fd = open(cache.push_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
         return cr_err_set(err, CR_EIO, "%s: %s", cache.push_file, strerror(errno));
-    json_t *t = json_string(o->m.token);
-    char *tt = json_dumps(t, JSON_ENCODE_ANY);
-    fprintf(f, "{\"delivery\":%lld,\"log\":%lld,\"token\":%s,\"body\":%s}\n",
-            (long long)cache.delivery_id, (long long)o->m.id, tt, o->m.body);
-    free(tt);
-    json_decref(t);
-    int bad = fflush(f) != 0 || fdatasync(fileno(f)) != 0;
-    fclose(f);
-    if (bad)
-        return cr_err_set(err, CR_EIO, "%s: %s", cache.push_file, strerror(errno));
+    struct cr_buf line = CR_BUF_INIT(0);
+    sink_line(&line, o->m.id, o->m.token, o->m.body);
+    int rc = cr_buf_append_synced(&line, fd, cache.push_file, err);
+    cr_buf_release(&line);
+    close(fd);
+    if (rc)
+        return rc;
     o->sent = 1;
     snprintf(o->message_id, sizeof o->message_id, "file-%lld", (long long)o->m.id);
     return 0;
@@ -270,11 +259,7 @@ int cr__send_push_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, 
     for (char *save = NULL, *tok = strtok_r(tokens, ", ", &save); tok && !rc;
          tok = strtok_r(NULL, ", ", &save)) {
         int64_t log_id;
-        if ((rc = cr_store_query_int64(s, err, &log_id,
-                                       "INSERT INTO delivery_log (delivery_id, address, status, "
-                                       "proof, created_at, updated_at) VALUES (?, ?, 'pending', "
-                                       "?, ?, ?) RETURNING id",
-                                       "isbss", id, tok, 1, ts, ts)) < 0)
+        if ((rc = cr__send_proof_row(s, id, tok, ts, &log_id, err)))
             break;
         if ((rc = cr_push_render(cache.push, row, tok, 1, &body, err)))
             break;
@@ -282,13 +267,7 @@ int cr__send_push_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, 
         if ((rc = send_one(&o, err)))
             break;
         *sent += o.sent;
-        rc = cr_store_run(s, err,
-                          "UPDATE delivery_log SET status = ?, error = ?, sent_at = ?, "
-                          "message_id = ? WHERE id = ?",
-                          "ssssi", o.sent ? "sent" : "failed", o.sent ? NULL : o.reason,
-                          o.sent ? ts : NULL, o.message_id[0] ? o.message_id : NULL, log_id);
-        if (!rc && !o.sent)
-            rc = cr_err_set(err, CR_EIO, "proof to %s: %s", tok, o.reason);
+        rc = cr__send_proof_done(s, log_id, tok, o.sent, o.reason, o.message_id, ts, err);
     }
     cr_buf_release(&body);
     free(tokens);

@@ -454,11 +454,7 @@ int cr__send_sms_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, c
             break;
         }
         int64_t log_id;
-        if ((rc = cr_store_query_int64(s, err, &log_id,
-                                       "INSERT INTO delivery_log (delivery_id, address, status, "
-                                       "proof, created_at, updated_at) VALUES (?, ?, 'pending', "
-                                       "?, ?, ?) RETURNING id",
-                                       "isbss", id, to, 1, ts, ts)) < 0)
+        if ((rc = cr__send_proof_row(s, id, to, ts, &log_id, err)))
             break;
         if ((rc = cr_sms_render(cache.sms, row, log_id, &text, err)))
             break;
@@ -468,13 +464,7 @@ int cr__send_sms_proof(struct cr_store *s, struct cr_clock *clock, int64_t id, c
         if ((rc = cr_sms_send_stream(cache.sms, proof_next, &p, proof_done, &p, err)))
             break;
         *sent += p.sent;
-        rc = cr_store_run(s, err,
-                          "UPDATE delivery_log SET status = ?, error = ?, sent_at = ?, "
-                          "message_id = ? WHERE id = ?",
-                          "ssssi", p.sent ? "sent" : "failed", p.sent ? NULL : p.error,
-                          p.sent ? ts : NULL, p.message_id[0] ? p.message_id : NULL, log_id);
-        if (!rc && !p.sent)
-            rc = cr_err_set(err, CR_EIO, "proof to %s: %s", to, p.error);
+        rc = cr__send_proof_done(s, log_id, to, p.sent, p.error, p.message_id, ts, err);
     }
     cr_buf_release(&text);
     cr_buf_release(&marked);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/strmap.h"
 
@@ -113,4 +114,24 @@ int cr_urls_find(struct cr_store *s, int64_t delivery_id, int64_t link_id, char 
     free(*url);
     *url = NULL;
     return rc < 0 ? rc : CR_ENOTFOUND;
+}
+
+int cr_urls_click(struct cr_delivery_urls *u, const struct cr_token_keys *keys,
+                  const char *public_url, int64_t delivery, int64_t log, const char *url,
+                  const char *label, struct cr_buf *out)
+{
+    struct cr_err e = CR_ERR_INIT;
+    char tok[CR_TOKEN_MAX];
+    int64_t id;
+    size_t pn = strlen(public_url);
+    if (strncmp(url, public_url, pn) == 0 && url[pn] == '/')
+        return 1;
+    if (cr_urls_id(u, url, label, &id, &e)) {
+        cr_log_warn("delivery %lld: %s", (long long)delivery, cr_err_msg(&e));
+        return CR_EIO;
+    }
+    struct cr_token t = {CR_TOKEN_CLICK, delivery, log, id};
+    cr_token_encode(keys, &t, tok);
+    cr_buf_printf(out, "%s/c/%s", public_url, tok);
+    return out->err;
 }

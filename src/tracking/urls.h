@@ -13,8 +13,10 @@
 
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "store/store.h"
+#include "tracking/token.h"
 
 struct cr_delivery_urls;
 
@@ -25,6 +27,13 @@ void cr_urls_close(struct cr_delivery_urls *u);
 /* The id of url in this delivery, stored with its label when new. */
 int cr_urls_id(struct cr_delivery_urls *u, const char *url, const char *label, int64_t *link_id,
                struct cr_err *err) CR_WARN_UNUSED;
+/* The click-tracking link for url in recipient log's message, appended to out:
+ * PUBLIC/c/TOKEN. Returns 1 (out untouched) for crier's own pages under public_url, which are
+ * not clicks to count; CR_EIO when the link could not be stored (the message must wait rather
+ * than leave untracked); else out->err. The link pass's rewrite callback for email and SMS. */
+int cr_urls_click(struct cr_delivery_urls *u, const struct cr_token_keys *keys,
+                  const char *public_url, int64_t delivery, int64_t log, const char *url,
+                  const char *label, struct cr_buf *out);
 /* The URL stored for (delivery, link): 0 and *url (caller frees), CR_ENOTFOUND, or an
  * error. */
 int cr_urls_find(struct cr_store *s, int64_t delivery_id, int64_t link_id, char **url,

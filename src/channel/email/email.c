@@ -44,11 +44,11 @@ struct cr_email_channel {
     /* tracking: click links and the open pixel, when a public URL is set */
     struct cr_delivery_urls *urls;
     int track_clicks, track_opens;
-    int consent_col;                   /* profile.tracking_consent, -1 when absent */
-    int consent_required;              /* the account asks for it before a pixel */
-    int64_t log_id;                    /* the recipient being rendered */
+    int consent_col;      /* profile.tracking_consent, -1 when absent */
+    int consent_required; /* the account asks for it before a pixel */
+    int64_t log_id;       /* the recipient being rendered */
     const char *const *row;
-    struct cr_buf html_out, text_out;  /* the parts with their links rewritten */
+    struct cr_buf html_out, text_out; /* the parts with their links rewritten */
     struct cr_email_opts o;
     json_t *delivery; /* {"id","label"} bound as `delivery` */
     json_t *campaign; /* owned copy of the options' */
@@ -106,8 +106,8 @@ static int open_transport(struct cr_email_channel *ch, const struct cr_account *
         return 0;
     }
     if (strcmp(a->kind, "smtp") != 0)
-        return cr_err_set(err, CR_EINVAL, "account '%s' is a %s account, not an email one",
-                          a->name, a->kind);
+        return cr_err_set(err, CR_EINVAL, "account '%s' is a %s account, not an email one", a->name,
+                          a->kind);
     struct cr_smtp_config c = {0};
     const char *tls = json_string_value(json_object_get(st, "tls"));
     c.url = json_string_value(json_object_get(st, "url"));
@@ -177,10 +177,9 @@ static void set_links(struct cr_email_channel *ch, int64_t log_id)
         cr_buf_printf(&ch->unsub_mail, "%s?subject=unsubscribe%%20%s", ch->unsub_mailto, tok);
 }
 
-int cr_email_channel_open(struct cr_store *s, const json_t *content,
-                          const struct cr_account *acct, const struct cr_schema *profile,
-                          const struct cr_email_opts *o, struct cr_email_channel **out,
-                          struct cr_err *err)
+int cr_email_channel_open(struct cr_store *s, const json_t *content, const struct cr_account *acct,
+                          const struct cr_schema *profile, const struct cr_email_opts *o,
+                          struct cr_email_channel **out, struct cr_err *err)
 {
     struct cr_email_channel *ch = cr_xcalloc(1, sizeof *ch);
     int rc = 0;
@@ -197,12 +196,12 @@ int cr_email_channel_open(struct cr_store *s, const json_t *content,
     const char *k;
     ch->hname = cr_xcalloc(json_object_size(h) + 1, sizeof *ch->hname);
     ch->hval = cr_xcalloc(json_object_size(h) + 1, sizeof *ch->hval);
-    json_object_foreach(h, k, v) {
+    json_object_foreach(h, k, v)
+    {
         if (rc || !json_is_string(v))
             continue;
         ch->hname[ch->nheaders] = cr_xstrdup(k);
-        rc = compile(s, k, json_string_value(v), o->strict, o->clock, &ch->hval[ch->nheaders],
-                     err);
+        rc = compile(s, k, json_string_value(v), o->strict, o->clock, &ch->hval[ch->nheaders], err);
         ch->nheaders++;
     }
     if (!rc && acct->secrets && json_object_get(acct->secrets, "dkim_key")) {
@@ -230,8 +229,8 @@ int cr_email_channel_open(struct cr_store *s, const json_t *content,
     ch->vars = cr_tvars_new();
     ch->rec = cr_trecord_new(profile->cols, profile->ncols);
     ch->ncols = profile->ncols;
-    ch->delivery = json_pack("{sI ss}", "id", (json_int_t)o->delivery_id, "label",
-                             o->label ? o->label : "");
+    ch->delivery =
+        json_pack("{sI ss}", "id", (json_int_t)o->delivery_id, "label", o->label ? o->label : "");
     ch->campaign = o->campaign ? json_deep_copy(o->campaign) : NULL;
     *out = ch;
     return 0;
@@ -290,22 +289,8 @@ static int render_field(struct cr_email_channel *ch, int i, struct cr_err *err)
 static int track_link(void *data, const struct cr_link *l, struct cr_buf *out)
 {
     struct cr_email_channel *ch = data;
-    struct cr_err e = CR_ERR_INIT;
-    char tok[CR_TOKEN_MAX];
-    int64_t id;
-    /* our own pages (unsubscribe, mirror) are not clicks to count */
-    size_t pn = strlen(ch->public_url);
-    if (strncmp(l->url, ch->public_url, pn) == 0 && l->url[pn] == '/')
-        return 1;
-    /* a link that cannot be stored is not sent untracked-by-surprise: the message waits */
-    if (cr_urls_id(ch->urls, l->url, l->label, &id, &e)) {
-        cr_log_warn("delivery %lld: %s", (long long)ch->o.delivery_id, cr_err_msg(&e));
-        return CR_EIO;
-    }
-    struct cr_token t = {CR_TOKEN_CLICK, ch->o.delivery_id, ch->log_id, id};
-    cr_token_encode(&ch->keys, &t, tok);
-    cr_buf_printf(out, "%s/c/%s", ch->public_url, tok);
-    return out->err;
+    return cr_urls_click(ch->urls, &ch->keys, ch->public_url, ch->o.delivery_id, ch->log_id, l->url,
+                         l->label, out);
 }
 
 static int consents(const struct cr_email_channel *ch)
@@ -353,13 +338,11 @@ static int render_all(struct cr_email_channel *ch, const char *const *row, int64
     if (rc || !ch->urls)
         return rc;
     struct cr_link_opts lo = {track_link, pixel ? open_pixel : NULL, ch};
-    if (ch->t[F_HTML] &&
-        (rc = cr_links_html(ch->part[F_HTML].data, ch->part[F_HTML].len, &lo, &ch->html_out,
-                            NULL, err)))
+    if (ch->t[F_HTML] && (rc = cr_links_html(ch->part[F_HTML].data, ch->part[F_HTML].len, &lo,
+                                             &ch->html_out, NULL, err)))
         return rc == CR_EIO ? rc : (cr_err_prefix(err, "html: "), rc);
-    if (ch->t[F_TEXT] &&
-        (rc = cr_links_text(ch->part[F_TEXT].data, ch->part[F_TEXT].len, &lo, &ch->text_out,
-                            NULL, err)))
+    if (ch->t[F_TEXT] && (rc = cr_links_text(ch->part[F_TEXT].data, ch->part[F_TEXT].len, &lo,
+                                             &ch->text_out, NULL, err)))
         return rc == CR_EIO ? rc : (cr_err_prefix(err, "text: "), rc);
     return 0;
 }
@@ -442,8 +425,7 @@ int cr_email_render(struct cr_email_channel *ch, const char *const *row, const c
     m.message_id = message_id;
     /* RFC 8058 one-click needs https; an http public URL (a test setup) only feeds the
      * {{ unsubscribe_url }} variable */
-    m.unsubscribe_url =
-        strncmp(ch->unsub_url.data, "https://", 8) == 0 ? ch->unsub_url.data : NULL;
+    m.unsubscribe_url = strncmp(ch->unsub_url.data, "https://", 8) == 0 ? ch->unsub_url.data : NULL;
     m.unsubscribe_mailto = ch->unsub_mail.len ? ch->unsub_mail.data : NULL;
     m.date = ch->now ? ch->now : cr_clock_now(ch->o.clock);
     m.iso2022jp = cr_mail_is_jp_carrier(to);
@@ -473,8 +455,7 @@ out:
 
 /* Pickup: each message becomes DIR/<delivery>-<log>.eml, written whole then renamed, so
  * a message sent twice after a crash overwrites its file instead of doubling it. */
-static int pickup_one(struct cr_email_channel *ch, const struct cr_email_out *m,
-                      struct cr_err *err)
+static int pickup_one(struct cr_email_channel *ch, const struct cr_email_out *m, struct cr_err *err)
 {
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/%lld-%lld.eml", ch->pickup_dir, (long long)ch->o.delivery_id,

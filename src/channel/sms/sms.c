@@ -160,20 +160,8 @@ void cr_sms_channel_close(struct cr_sms_channel *ch)
 static int track_link(void *data, const struct cr_link *l, struct cr_buf *out)
 {
     struct cr_sms_channel *ch = data;
-    struct cr_err e = CR_ERR_INIT;
-    char tok[CR_TOKEN_MAX];
-    int64_t id;
-    size_t pn = strlen(ch->public_url);
-    if (strncmp(l->url, ch->public_url, pn) == 0 && l->url[pn] == '/')
-        return 1;
-    if (cr_urls_id(ch->urls, l->url, l->label, &id, &e)) {
-        cr_log_warn("delivery %lld: %s", (long long)ch->o.delivery_id, cr_err_msg(&e));
-        return CR_EIO;
-    }
-    struct cr_token t = {CR_TOKEN_CLICK, ch->o.delivery_id, ch->log_id, id};
-    cr_token_encode(&ch->keys, &t, tok);
-    cr_buf_printf(out, "%s/c/%s", ch->public_url, tok);
-    return out->err;
+    return cr_urls_click(ch->urls, &ch->keys, ch->public_url, ch->o.delivery_id, ch->log_id, l->url,
+                         l->label, out);
 }
 
 int cr_sms_render(struct cr_sms_channel *ch, const char *const *row, int64_t log_id,
@@ -282,22 +270,8 @@ static int file_sync(int fd, struct pending *p, size_t n, struct cr_buf *lines,
                      void (*done)(void *, const struct cr_sms_result *), void *data,
                      const char *path, struct cr_err *err)
 {
-    size_t off = 0;
-    int rc = 0;
-    off_t start = lseek(fd, 0, SEEK_END);
-    while (off < lines->len && !rc) {
-        ssize_t w = write(fd, lines->data + off, lines->len - off);
-        if (w < 0 && errno != EINTR)
-            rc = cr_err_set(err, CR_EIO, "%s: %s", path, strerror(errno));
-        else if (w > 0)
-            off += (size_t)w;
-    }
-    if (!rc && lines->len && fdatasync(fd) != 0)
-        rc = cr_err_set(err, CR_EIO, "%s: %s", path, strerror(errno));
-    /* a failed chunk is sent again later: what of it reached the file goes, or those lines
-     * would be there twice */
-    if (rc && start >= 0 && ftruncate(fd, start) != 0)
-        cr_log_warn("%s: cannot cut back a partial write: %s", path, strerror(errno));
+    /* a failed chunk is sent again later: cut back, or its lines would be there twice */
+    int rc = cr_buf_append_synced(lines, fd, path, err);
     cr_buf_reset(lines);
     for (size_t i = 0; i < n; i++) {
         char mid[32];
